@@ -1,0 +1,1 @@
+"""The vehicle-condition model: per-sensor LightGBM regressors, imputation and anomaly scores."""

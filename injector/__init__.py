@@ -1,0 +1,1 @@
+"""The vehicle injector: replays recorded drives into the edge vehicle API (Redis)."""
