@@ -1,0 +1,183 @@
+"""Evaluate the Pulumi program the way the Python language host runs it, under the SDK's mocks.
+
+`runpy.run_path("infra", run_name="__main__")` inside the runtime's stack,
+config set through the runtime's config API from the stack file (secure values
+replaced by test secrets), every registered resource recorded: type, name,
+inputs as the engine would receive them, provider, parent and dependencies.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import runpy
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import yaml
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import rpc, settings
+from pulumi.runtime.config import set_all_config
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+SECRET_KEY = rpc._special_sig_key  # the key a secret value is wrapped under in the inputs a mock sees
+SECRET_SIG = rpc._special_secret_sig
+TEST_SECRET_PREFIX = "harness-test-secret"
+GENERATED_SECRET_PREFIX = "harness-generated"
+RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword"
+
+
+def wrap_secret(value: Any) -> dict[str, Any]:
+    return {SECRET_KEY: SECRET_SIG, "value": value}
+
+
+def is_secret(value: Any) -> bool:
+    return isinstance(value, dict) and value.get(SECRET_KEY) == SECRET_SIG
+
+
+@dataclass(frozen=True)
+class Recorded:
+    urn: str
+    type: str
+    name: str
+    inputs: dict[str, Any]
+    custom: bool
+    provider: str  # "urn::id" of the provider a custom resource uses ("" = the default provider)
+    providers: dict[str, str]  # a component's provider map
+    parent: str
+    dependencies: tuple[str, ...]
+
+    @property
+    def provider_urn(self) -> str:
+        return self.provider.rsplit("::", 1)[0] if self.provider else ""
+
+
+@dataclass
+class Evaluation:
+    stack: str
+    config: dict[str, str]
+    secret_values: dict[str, str]  # every test or generated secret value, by where it came from
+    resources: list[Recorded] = field(default_factory=list)
+    error: BaseException | None = None
+
+    def by_urn(self) -> dict[str, Recorded]:
+        return {resource.urn: resource for resource in self.resources}
+
+    def of_type(self, type_token: str) -> list[Recorded]:
+        return [resource for resource in self.resources if resource.type == type_token]
+
+
+class _Mocks(pulumi.runtime.Mocks):
+    def __init__(self, evaluation: Evaluation) -> None:
+        self.evaluation = evaluation
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        state = dict(args.inputs)
+        if args.typ == RANDOM_PASSWORD:
+            value = f"{GENERATED_SECRET_PREFIX}-{hashlib.sha256(args.name.encode()).hexdigest()[:16]}"
+            self.evaluation.secret_values[f"generated:{args.name}"] = value
+            # The engine marks `result` secret (additionalSecretOutputs); the mock monitor does not.
+            state["result"] = wrap_secret(value)
+        return f"{args.name}-id", state
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
+        return {}
+
+
+class _RecordingMonitor(pulumi_mocks.MockMonitor):
+    def __init__(self, mocks: _Mocks, evaluation: Evaluation) -> None:
+        super().__init__(mocks)
+        self.evaluation = evaluation
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (the gRPC method's name)
+        response = super().RegisterResource(request)
+        if request.type != "pulumi:pulumi:Stack":
+            inputs = rpc.deserialize_properties(request.object, keep_unknowns=True)
+            self.evaluation.resources.append(
+                Recorded(
+                    urn=response.urn,
+                    type=request.type,
+                    name=request.name,
+                    inputs=_plain(inputs),
+                    custom=bool(request.custom),
+                    provider=request.provider,
+                    providers=dict(request.providers),
+                    parent=request.parent,
+                    dependencies=tuple(request.dependencies),
+                )
+            )
+        return response
+
+
+def _plain(value: Any) -> Any:
+    """Inputs as JSON-like data (the deserializer may hand back protobuf-ish containers)."""
+    return json.loads(json.dumps(value, default=str))
+
+
+def stack_path(stack: str, root: Path = PROJECT_ROOT) -> Path:
+    return root / "stacks" / f"Pulumi.{stack}.yaml"
+
+
+def stack_names(root: Path = PROJECT_ROOT) -> list[str]:
+    return sorted(p.name[len("Pulumi."):-len(".yaml")] for p in (root / "stacks").glob("Pulumi.*.yaml"))
+
+
+def config_from_stack_file(path: Path) -> tuple[dict[str, str], list[str], dict[str, str]]:
+    """(config as the engine passes it, secret keys, test secret values) from a stack settings file."""
+    document = yaml.safe_load(path.read_text()) or {}
+    config: dict[str, str] = {}
+    secret_keys: list[str] = []
+    secret_values: dict[str, str] = {}
+    for key, value in (document.get("config") or {}).items():
+        if isinstance(value, dict) and set(value) == {"secure"}:
+            test_value = f"{TEST_SECRET_PREFIX}-{key.split(':')[-1]}"
+            config[key] = test_value
+            secret_keys.append(key)
+            secret_values[f"config:{key}"] = test_value
+        elif isinstance(value, str):
+            config[key] = value
+        else:
+            config[key] = json.dumps(value)
+    return config, secret_keys, secret_values
+
+
+def project_config_defaults(root: Path = PROJECT_ROOT) -> dict[str, str]:
+    """Values Pulumi.yaml sets for every stack (e.g. the disabled default providers)."""
+    project = yaml.safe_load((root / "Pulumi.yaml").read_text())
+    defaults: dict[str, str] = {}
+    for key, spec in (project.get("config") or {}).items():
+        if isinstance(spec, dict) and "value" in spec:
+            value = spec["value"]
+            defaults[key] = value if isinstance(value, str) else json.dumps(value)
+    return defaults
+
+
+def evaluate(
+    stack: str,
+    root: Path = PROJECT_ROOT,
+    stack_file: Path | None = None,
+    overrides: dict[str, Any] | None = None,
+    project: str = "success6g-edge",
+) -> Evaluation:
+    """Run the program for one stack under mocks; never raises for the program's own errors (see .error)."""
+    config, secret_keys, secret_values = config_from_stack_file(stack_file or stack_path(stack, root))
+    config = {**project_config_defaults(root), **config}
+    for key, value in (overrides or {}).items():
+        config[key] = value if isinstance(value, str) else json.dumps(value)
+    evaluation = Evaluation(stack=stack, config=copy.deepcopy(config), secret_values=secret_values)
+    mocks = _Mocks(evaluation)
+    settings.ROOT.set(None)
+    pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False,
+                             monitor=_RecordingMonitor(mocks, evaluation))
+    set_all_config(config, secret_keys)
+    program = root / "infra"
+    try:
+        _sync_await(run_pulumi_func(lambda: runpy.run_path(str(program), run_name="__main__")))
+    except Exception as error:  # noqa: BLE001 (the caller inspects the program's failure)
+        evaluation.error = error
+    return evaluation

@@ -1,0 +1,11 @@
+"""The SUCCESS-6G edge platform: load the stack's config, build every cluster's services."""
+
+import pulumi
+
+from infra import config
+from infra.platform import Platform, PlatformArgs
+
+stack_config, stack_secrets = config.load()
+platform = Platform("success6g", PlatformArgs(config=stack_config, secrets=stack_secrets))
+pulumi.export("clusters", platform.clusters)
+pulumi.export("domain", stack_config.domain)

@@ -1,0 +1,128 @@
+"""The platform's entry: a Gateway API Gateway with a wildcard TLS certificate.
+
+Implemented by Istio (base, istiod and an ingress gateway Deployment that the
+Gateway adopts by address) or by a GatewayClass the cluster already has
+(MicroK8s >= 1.35 and RKE2 >= 1.36 ship Traefik). ingress-nginx is retired and
+not used.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+from pydantic import Field
+
+from infra import catalog
+from infra.components.base import (
+    TYPE_PREFIX,
+    GatewayRef,
+    Values,
+    Workload,
+    child,
+    helm_release,
+    labels,
+    namespace,
+    role_selector,
+)
+from infra.config import GatewayConfig, ProfileName
+from infra.profiles import requirement
+
+NAMESPACE = "gateway"
+ISTIO_NAMESPACE = "istio-system"
+GATEWAY_NAME = "platform"
+INGRESS_SERVICE = "istio-ingressgateway"
+ISTIO_WORKLOADS = (Workload("istiod"), Workload("istio-ingressgateway"))
+
+
+class IstiodValues(Values):
+    resources: dict[str, Any]
+    node_selector: dict[str, str] = Field(alias="nodeSelector")
+
+
+class IstioGatewayValues(Values):
+    name: str = INGRESS_SERVICE
+    resources: dict[str, Any]
+    node_selector: dict[str, str] = Field(alias="nodeSelector")
+    autoscaling: dict[str, Any] = {"enabled": False}
+
+
+@dataclass(frozen=True)
+class PlatformGatewayArgs:
+    config: GatewayConfig
+    domain: str
+    cluster_issuer: pulumi.Input[str]
+    profile: ProfileName
+    depends_on: list[pulumi.Resource]  # cert-manager's release (its CRDs)
+
+
+class PlatformGateway(pulumi.ComponentResource):
+    """Exposes `ref`: where HTTPRoutes attach (name, namespace, domain)."""
+
+    def __init__(self, name: str, args: PlatformGatewayArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(f"{TYPE_PREFIX}:PlatformGateway", name, None, opts)
+        crds = self._gateway_api_crds(name) if args.config.install_gateway_api_crds else []
+        implementation = self._istio(name, args.profile, crds) if args.config.mode == "istio" else []
+        ns = namespace(f"{name}-ns", NAMESPACE, "gateway", self)
+        certificate = k8s.apiextensions.CustomResource(
+            f"{name}-wildcard-certificate",
+            api_version="cert-manager.io/v1",
+            kind="Certificate",
+            metadata={"name": "platform-wildcard", "namespace": NAMESPACE, "labels": labels("platform", "gateway")},
+            spec={
+                "secretName": "platform-wildcard-tls",
+                "dnsNames": [args.domain, f"*.{args.domain}"],
+                "issuerRef": {"name": args.cluster_issuer, "kind": "ClusterIssuer", "group": "cert-manager.io"},
+            },
+            opts=child(self, [ns, *args.depends_on]),
+        )
+        gateway_spec: dict[str, Any] = {
+            "gatewayClassName": args.config.gateway_class,
+            "listeners": [
+                {"name": "http", "protocol": "HTTP", "port": 80, "hostname": f"*.{args.domain}",
+                 "allowedRoutes": {"namespaces": {"from": "All"}}},
+                {"name": "https", "protocol": "HTTPS", "port": 443, "hostname": f"*.{args.domain}",
+                 "tls": {"mode": "Terminate", "certificateRefs": [{"kind": "Secret", "name": "platform-wildcard-tls"}]},
+                 "allowedRoutes": {"namespaces": {"from": "All"}}},
+            ],
+        }
+        if args.config.mode == "istio":
+            # Istio adopts the ingress gateway the chart installed, instead of provisioning its own.
+            gateway_spec["addresses"] = [
+                {"type": "Hostname", "value": f"{INGRESS_SERVICE}.{ISTIO_NAMESPACE}.svc.cluster.local"}
+            ]
+        k8s.apiextensions.CustomResource(
+            f"{name}-gateway",
+            api_version="gateway.networking.k8s.io/v1",
+            kind="Gateway",
+            metadata={"name": GATEWAY_NAME, "namespace": NAMESPACE, "labels": labels(GATEWAY_NAME, "gateway")},
+            spec=gateway_spec,
+            opts=child(self, [ns, certificate, *crds, *implementation]),
+        )
+        self.ref = GatewayRef(GATEWAY_NAME, NAMESPACE, args.domain)
+        self.ready: list[pulumi.Resource] = [*crds, *implementation]
+        self.register_outputs({"gateway": f"{NAMESPACE}/{GATEWAY_NAME}"})
+
+    def _gateway_api_crds(self, name: str) -> list[pulumi.Resource]:
+        manifest = catalog.MANIFESTS["gateway-api"]
+        return [k8s.yaml.v2.ConfigFile(f"{name}-gateway-api-crds", file=manifest.url, opts=child(self))]
+
+    def _istio(self, name: str, profile: ProfileName, crds: list[pulumi.Resource]) -> list[pulumi.Resource]:
+        ns = namespace(f"{name}-istio-ns", ISTIO_NAMESPACE, "gateway", self)
+        base = helm_release(f"{name}-istio-base", "base", ISTIO_NAMESPACE, {}, self, [ns, *crds],
+                            release_name="istio-base")
+        istiod = helm_release(
+            f"{name}-istiod", "istiod", ISTIO_NAMESPACE,
+            IstiodValues(resources=requirement(profile, "istiod").to_kubernetes(),
+                         nodeSelector=role_selector("core")),
+            self, [base],
+        )
+        ingress = helm_release(
+            f"{name}-istio-ingress", "gateway", ISTIO_NAMESPACE,
+            IstioGatewayValues(resources=requirement(profile, "istio-ingressgateway").to_kubernetes(),
+                               nodeSelector=role_selector("core")),
+            self, [istiod], release_name=INGRESS_SERVICE,
+        )
+        return [base, istiod, ingress]

@@ -1,0 +1,176 @@
+"""kube-prometheus-stack: Prometheus, Alertmanager and Grafana, published through the gateway.
+
+Prometheus scrapes the ServiceMonitors, PodMonitors and rules of every
+namespace (not only those labelled for this release). Grafana's admin
+password is a configured Pulumi secret or a generated one, handed to the chart
+as an existing Secret so it never appears in the Helm values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+import pulumi_random as random
+from pydantic import Field
+
+from infra.components.base import (
+    TYPE_PREFIX,
+    GatewayRef,
+    Values,
+    Workload,
+    child,
+    helm_release,
+    http_route,
+    labels,
+    namespace,
+    role_selector,
+)
+from infra.config import MonitoringConfig, ProfileName, Role
+from infra.profiles import requirement
+
+NAMESPACE = "monitoring"
+RELEASE = "kps"
+GRAFANA_ADMIN_SECRET = "grafana-admin"
+WORKLOADS = (
+    Workload("prometheus"),
+    Workload("prometheus-operator"),
+    Workload("kube-state-metrics"),
+    Workload("grafana"),
+    Workload("alertmanager"),
+    Workload("node-exporter", per_node=True, every_role=True),
+)
+AGENT_WORKLOADS = (Workload("prometheus"), Workload("prometheus-operator"), Workload("kube-state-metrics"),
+                   Workload("node-exporter", per_node=True, every_role=True))
+SERVICES = {"grafana": (f"{RELEASE}-grafana", 80), "prometheus": (f"{RELEASE}-prometheus", 9090),
+            "alertmanager": (f"{RELEASE}-alertmanager", 9093)}
+
+
+class PrometheusSpec(Values):
+    retention: str
+    resources: dict[str, Any]
+    node_selector: dict[str, str] = Field(alias="nodeSelector")
+    storage_spec: dict[str, Any] | None = Field(default=None, alias="storageSpec")
+    external_url: str | None = Field(default=None, alias="externalUrl")
+    # Scrape and evaluate what every namespace declares, not only this release's own objects.
+    service_monitor_selector_nil_uses_helm_values: bool = Field(False, alias="serviceMonitorSelectorNilUsesHelmValues")
+    pod_monitor_selector_nil_uses_helm_values: bool = Field(False, alias="podMonitorSelectorNilUsesHelmValues")
+    rule_selector_nil_uses_helm_values: bool = Field(False, alias="ruleSelectorNilUsesHelmValues")
+    service_monitor_namespace_selector: dict[str, Any] = Field(default_factory=dict,
+                                                               alias="serviceMonitorNamespaceSelector")
+
+
+class PrometheusValues(Values):
+    agent_mode: bool = Field(False, alias="agentMode")
+    prometheus_spec: PrometheusSpec = Field(alias="prometheusSpec")
+
+
+class AlertmanagerValues(Values):
+    enabled: bool = True
+    alertmanager_spec: dict[str, Any] | None = Field(default=None, alias="alertmanagerSpec")
+
+
+class GrafanaValues(Values):
+    enabled: bool = True
+    admin: dict[str, str] | None = None
+    resources: dict[str, Any] | None = None
+    node_selector: dict[str, str] | None = Field(default=None, alias="nodeSelector")
+    sidecar: dict[str, Any] | None = None
+
+
+class OperatorValues(Values):
+    resources: dict[str, Any]
+    node_selector: dict[str, str] = Field(alias="nodeSelector")
+
+
+class KubePrometheusStackValues(Values):
+    full_name_override: str = Field(RELEASE, alias="fullnameOverride")
+    prometheus: PrometheusValues
+    alertmanager: AlertmanagerValues
+    grafana: GrafanaValues
+    prometheus_operator: OperatorValues = Field(alias="prometheusOperator")
+
+
+@dataclass(frozen=True)
+class MonitoringArgs:
+    config: MonitoringConfig
+    profile: ProfileName
+    role: Role
+    domain: str
+    agent: bool  # an agent-sized Prometheus (edge-only clusters): no Grafana, no Alertmanager, no routes
+    gateway: GatewayRef | None
+    admin_password: pulumi.Input[str] | None  # Grafana's; generated when None
+    depends_on: list[pulumi.Resource]
+
+
+def monitoring_values(args: MonitoringArgs) -> KubePrometheusStackValues:
+    resources = lambda workload: requirement(args.profile, workload).to_kubernetes()  # noqa: E731
+    selector = role_selector(args.role)
+    spec = PrometheusSpec(
+        retention=args.config.retention,
+        resources=resources("prometheus"),
+        nodeSelector=selector,
+        storageSpec={"volumeClaimTemplate": {"spec": {
+            "accessModes": ["ReadWriteOnce"],
+            "resources": {"requests": {"storage": f"{args.config.storage_gb}Gi"}}}}},
+        externalUrl=None if args.agent else f"https://prometheus.{args.domain}",
+    )
+    grafana = (
+        GrafanaValues(enabled=False)
+        if args.agent
+        else GrafanaValues(
+            admin={"existingSecret": GRAFANA_ADMIN_SECRET, "userKey": "admin-user", "passwordKey": "admin-password"},
+            resources=resources("grafana"),
+            nodeSelector=selector,
+            sidecar={"dashboards": {"enabled": True, "searchNamespace": "ALL"},
+                     "datasources": {"enabled": True, "searchNamespace": "ALL"}},
+        )
+    )
+    alertmanager = (
+        AlertmanagerValues(enabled=False)
+        if args.agent
+        else AlertmanagerValues(alertmanagerSpec={"resources": resources("alertmanager"),
+                                                  "nodeSelector": selector,
+                                                  "externalUrl": f"https://alertmanager.{args.domain}"})
+    )
+    return KubePrometheusStackValues(
+        prometheus=PrometheusValues(agentMode=args.agent, prometheusSpec=spec),
+        alertmanager=alertmanager,
+        grafana=grafana,
+        prometheusOperator=OperatorValues(resources=resources("prometheus-operator"), nodeSelector=selector),
+    )
+
+
+class Monitoring(pulumi.ComponentResource):
+    """Exposes `release`, which installs the monitoring.coreos.com CRDs other components' monitors need."""
+
+    def __init__(self, name: str, args: MonitoringArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(f"{TYPE_PREFIX}:Monitoring", name, None, opts)
+        ns = namespace(f"{name}-ns", NAMESPACE, "monitoring", self)
+        needs: list[pulumi.Resource] = [ns]
+        if not args.agent:
+            needs.append(self._grafana_admin_secret(name, args.admin_password, ns))
+        self.release = helm_release(f"{name}-release", "kube-prometheus-stack", NAMESPACE, monitoring_values(args),
+                                    self, [*needs, *args.depends_on], release_name=RELEASE)
+        if args.gateway is not None and not args.agent:
+            for host, (service, port) in SERVICES.items():
+                http_route(f"{name}-{host}-route", args.gateway, host, NAMESPACE, service, port, self,
+                           [self.release])
+        self.register_outputs({})
+
+    def _grafana_admin_secret(
+        self, name: str, configured: pulumi.Input[str] | None, ns: pulumi.Resource
+    ) -> k8s.core.v1.Secret:
+        if configured is None:
+            configured = random.RandomPassword(f"{name}-grafana-password", length=32, special=False,
+                                               opts=child(self)).result
+        return k8s.core.v1.Secret(
+            f"{name}-grafana-admin",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=GRAFANA_ADMIN_SECRET, namespace=NAMESPACE,
+                                                labels=labels("grafana", "monitoring")),
+            type="Opaque",
+            string_data={"admin-user": "admin", "admin-password": pulumi.Output.secret(configured)},
+            opts=child(self, [ns]),
+        )
