@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from functools import lru_cache
 from pathlib import Path
@@ -16,7 +17,9 @@ from harness.chart_values import unknown_keys
 from harness.run import PROJECT_ROOT, Evaluation, Recorded, is_secret
 from infra import catalog
 
-SHARED = (PROJECT_ROOT / ".." / "shared").resolve()
+# Chart defaults and CRD schemas (data for the checks, kept outside the project).
+SHARED = Path(os.environ.get("SUCCESS6G_SHARED", PROJECT_ROOT / ".." / "shared")).resolve()
+CHECKS_NEEDING_SHARED = frozenset({"custom-resources", "helm-values"})
 BUILTIN_GROUPS = frozenset({
     "core", "apps", "batch", "policy", "autoscaling", "networking.k8s.io", "rbac.authorization.k8s.io",
     "storage.k8s.io", "scheduling.k8s.io", "admissionregistration.k8s.io", "apiextensions.k8s.io",

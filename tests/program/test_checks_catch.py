@@ -19,6 +19,7 @@ from harness.checks import (
     check_unique_urns,
 )
 from harness.run import Evaluation, evaluate, wrap_secret
+from tests.conftest import needs_shared
 
 
 def variant(evaluation: Evaluation, name: str, change) -> Evaluation:
@@ -47,6 +48,7 @@ def test_builtin_schema_rejects_a_wrong_type(evaluations: dict[str, Evaluation])
     assert any("7 is not of type 'string'" in p for p in check_builtin_schemas(bad))
 
 
+@needs_shared
 def test_crd_schema_rejects_an_unknown_field(evaluations: dict[str, Evaluation]) -> None:
     bad = variant(evaluations["dev"], "testbed-cert-manager-ca-certificate",
                   lambda i: i["spec"].update(isCa=True))
@@ -55,6 +57,7 @@ def test_crd_schema_rejects_an_unknown_field(evaluations: dict[str, Evaluation])
     assert "'isCa' was unexpected" in problem
 
 
+@needs_shared
 def test_crd_schema_rejects_a_kind_without_crd(evaluations: dict[str, Evaluation]) -> None:
     resource = next(r for r in evaluations["dev"].resources if r.name == "testbed-gateway-gateway")
     unknown = dataclasses.replace(resource, type="kubernetes:example.org/v1:Widget", urn=resource.urn + "-widget")
@@ -62,6 +65,7 @@ def test_crd_schema_rejects_a_kind_without_crd(evaluations: dict[str, Evaluation
     assert any("no CRD schema for example.org/v1 Widget" in p for p in check_custom_resources(bad))
 
 
+@needs_shared
 def test_helm_values_reject_a_misspelt_key(evaluations: dict[str, Evaluation]) -> None:
     bad = variant(evaluations["dev"], "testbed-monitoring-release",
                   lambda i: i["values"]["prometheus"]["prometheusSpec"].update(retension="1d"))
@@ -71,12 +75,14 @@ def test_helm_values_reject_a_misspelt_key(evaluations: dict[str, Evaluation]) -
     ]
 
 
+@needs_shared
 def test_helm_values_accept_a_key_documented_only_as_a_comment(evaluations: dict[str, Evaluation]) -> None:
     documented = variant(evaluations["dev"], "testbed-monitoring-release",
                          lambda i: i["values"]["grafana"].update(adminPassword=wrap_secret("x")))
     assert check_helm_releases(documented) == []
 
 
+@needs_shared
 def test_helm_release_must_be_in_the_catalog(evaluations: dict[str, Evaluation]) -> None:
     bad = variant(evaluations["dev"], "testbed-cert-manager-release", lambda i: i.update(version="v1.20.0"))
     assert check_helm_releases(bad) == [
