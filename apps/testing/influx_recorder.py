@@ -58,6 +58,7 @@ class InfluxRecorder:
     points: list[Point] = field(default_factory=list)
     requests: int = 0  # writes accepted
     failed_requests: int = 0  # writes answered with an error (outage, bad token, bad line)
+    latency_s: float = 0.0  # how long each write takes to answer (a slow InfluxDB)
     _failure: str | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _server: ThreadingHTTPServer | None = None
@@ -86,6 +87,8 @@ class InfluxRecorder:
 
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if recorder.latency_s:
+                    time.sleep(recorder.latency_s)
                 if recorder._failure == "refuse":
                     recorder._count_failure()
                     self.close_connection = True
