@@ -111,6 +111,8 @@ class Measurement:
         vehicle_id = decoded.pop(FIELD_VEHICLE, "")
         if not vehicle_id:
             raise ContractError(f"missing field {FIELD_VEHICLE!r}")
+        if not vehicle_id.isprintable():  # a newline would break the line protocol the id is written into
+            raise ContractError(f"field {FIELD_VEHICLE!r} has control characters: {vehicle_id!r}")
         time_text = decoded.pop(FIELD_TIME, None)
         if time_text is None:
             raise ContractError(f"missing field {FIELD_TIME!r}")
@@ -118,6 +120,8 @@ class Measurement:
             sample_time_ns = int(time_text)
         except ValueError:
             raise ContractError(f"field {FIELD_TIME!r} is not an integer: {time_text!r}") from None
+        if not 0 < sample_time_ns < 2**63:  # InfluxDB stores int64 nanoseconds
+            raise ContractError(f"field {FIELD_TIME!r} is out of range: {time_text!r}")
         values: dict[str, float] = {}
         for name, text in decoded.items():
             if name not in SENSOR_NAMES:

@@ -1,0 +1,157 @@
+"""A loopback HTTP server that speaks InfluxDB 2's write API and records every point it accepts.
+
+`POST /api/v2/write?org=&bucket=&precision=ns` with `Authorization: Token <token>`, a body of line
+protocol (gzip allowed), answered 204 like InfluxDB; 401 for a wrong token, 404 for an unknown org or
+bucket, 400 for a line it cannot parse. A test can make it fail (`outage("503")` answers 503 Service
+Unavailable, `outage("refuse")` drops connections unanswered) and end the outage (`outage(None)`).
+Used by the integration tests and the benchmark; never in production.
+"""
+
+from __future__ import annotations
+
+import gzip
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Self
+from urllib.parse import parse_qs, urlsplit
+
+_UNESCAPED_SPACE = re.compile(r"(?<!\\) ")
+_UNESCAPED_COMMA = re.compile(r"(?<!\\),")
+
+
+@dataclass(frozen=True)
+class Point:
+    measurement: str
+    tags: dict[str, str]
+    fields: dict[str, float]
+    time_ns: int
+    accepted_ns: int  # wall clock when the write carrying it was accepted
+
+
+def _unescape(text: str) -> str:
+    return re.sub(r"\\([ ,=\\])", r"\1", text)
+
+
+def parse_line(line: str, accepted_ns: int) -> Point:
+    """One line of line protocol (float fields, explicit timestamp), or ValueError."""
+    parts = _UNESCAPED_SPACE.split(line)
+    if len(parts) != 3:
+        raise ValueError(f"expected 'measurement,tags fields timestamp': {line!r}")
+    head, field_text, stamp = parts
+    measurement, *tag_parts = _UNESCAPED_COMMA.split(head)
+    tags = dict(_unescape(part).split("=", 1) for part in tag_parts)
+    fields = {}
+    for part in _UNESCAPED_COMMA.split(field_text):
+        name, value = part.split("=", 1)
+        fields[_unescape(name)] = float(value)
+    return Point(_unescape(measurement), tags, fields, int(stamp), accepted_ns)
+
+
+@dataclass
+class InfluxRecorder:
+    token: str
+    org: str = "success6g"
+    bucket: str = "predictions"
+    points: list[Point] = field(default_factory=list)
+    requests: int = 0  # writes accepted
+    failed_requests: int = 0  # writes answered with an error (outage, bad token, bad line)
+    latency_s: float = 0.0  # how long each write takes to answer (a slow InfluxDB)
+    _failure: str | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _server: ThreadingHTTPServer | None = None
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None, "start() first"
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def outage(self, mode: str | None) -> None:
+        """'503': answer 503; 'refuse': close connections unanswered; None: back to normal."""
+        if mode not in (None, "503", "refuse"):
+            raise ValueError(f"unknown outage mode {mode!r}")
+        self._failure = mode
+
+    def distinct_points(self) -> set[tuple[str, int]]:
+        """(vehicle, sample time) of every point accepted, duplicates (replayed writes) counted once."""
+        with self._lock:
+            return {(p.tags.get("vehicle", ""), p.time_ns) for p in self.points}
+
+    def start(self, port: int = 0) -> Self:
+        recorder = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if recorder.latency_s:
+                    time.sleep(recorder.latency_s)
+                if recorder._failure == "refuse":
+                    recorder._count_failure()
+                    self.close_connection = True
+                    self.connection.close()
+                    return
+                status, message = recorder._accept(self.path, self.headers.get("Authorization", ""),
+                                                   self.headers.get("Content-Encoding", ""), body)
+                self.send_response(status)
+                payload = b"" if status == 204 else f'{{"code":"error","message":"{message}"}}'.encode()
+                if payload:
+                    self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, format: str, *args: object) -> None:
+                return
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, name="influx-recorder", daemon=True).start()
+        return self
+
+    def _count_failure(self) -> None:
+        with self._lock:
+            self.failed_requests += 1
+
+    def _accept(self, path: str, authorization: str, encoding: str, body: bytes) -> tuple[int, str]:
+        parts = urlsplit(path)
+        query = {k: v[0] for k, v in parse_qs(parts.query).items()}
+        accepted_ns = time.time_ns()
+        if self._failure == "503":
+            status, message = 503, "service unavailable (outage)"
+        elif parts.path != "/api/v2/write":
+            status, message = 404, f"no such path {parts.path}"
+        elif authorization != f"Token {self.token}":
+            status, message = 401, "unauthorized access"
+        elif query.get("org") != self.org or query.get("bucket") != self.bucket:
+            status, message = 404, f"organization or bucket not found: {query.get('org')}/{query.get('bucket')}"
+        elif query.get("precision", "ns") != "ns":
+            status, message = 400, f"this recorder only takes precision=ns, got {query.get('precision')}"
+        else:
+            try:
+                text = (gzip.decompress(body) if encoding == "gzip" else body).decode("utf-8")
+                points = [parse_line(line, accepted_ns) for line in text.splitlines() if line.strip()]
+            except (ValueError, OSError) as error:
+                status, message = 400, f"unable to parse: {error}".replace('"', "'")
+            else:
+                with self._lock:
+                    self.points.extend(points)
+                    self.requests += 1
+                return 204, ""
+        self._count_failure()
+        return status, message
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

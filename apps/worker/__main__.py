@@ -1,0 +1,7 @@
+"""python -m apps.worker"""
+
+import sys
+
+from apps.worker.main import main
+
+sys.exit(main())

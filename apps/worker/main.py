@@ -1,0 +1,58 @@
+"""s6g-worker / python -m apps.worker: the edge inference worker (see apps/worker/__init__.py)."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+
+from apps.redisconn import RedisSetupError, connect, target_from_env
+from apps.worker.influx import InfluxSink
+from apps.worker.metrics import Health, WorkerMetrics, serve
+from apps.worker.model_loader import ModelLoadError, load
+from apps.worker.predict import Predictor
+from apps.worker.runner import Worker
+from apps.worker.settings import SettingsError, load_settings
+from apps.worker.stream import StreamConsumer
+from apps.worker.writer import BatchWriter
+
+PROG = "s6g-worker"
+log = logging.getLogger("s6g.worker")
+
+
+def main() -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    try:
+        settings = load_settings()
+        target = target_from_env(settings.redis_url, settings.redis_password)
+        client = connect(target)
+    except (SettingsError, RedisSetupError) as error:
+        prefix = "REDIS_URL: " if isinstance(error, RedisSetupError) else ""
+        print(f"{PROG}: error: {prefix}{error}", file=sys.stderr)
+        return 2
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    metrics, health = WorkerMetrics(), Health()
+    server = serve(metrics, health, settings.metrics_port)
+    log.info("metrics, /healthz and /readyz on port %d", server.server_address[1])
+    try:
+        model, new_history = load(settings.model_uri)
+    except ModelLoadError as error:
+        print(f"{PROG}: error: {error}", file=sys.stderr)
+        return 1
+    health.model_loaded = True
+    metrics.model.info({"version": model.version})
+    log.info("serving model %s for node %s, site %s", model.version, settings.node_name, settings.site)
+    consumer = StreamConsumer(client, settings.node_name, settings.consumer_name, settings.dead_letter_maxlen)
+    sink = InfluxSink(settings.influx_url, settings.influx_org, settings.influx_bucket, settings.influx_token,
+                      settings.influx_timeout_ms)
+    writer = BatchWriter(sink, consumer, metrics, settings.write_concurrency, stop, settings.shutdown_grace_s)
+    worker = Worker(settings, target, consumer, Predictor(model, new_history, settings.site), writer, metrics,
+                    health, stop)
+    try:
+        return worker.run()
+    finally:
+        sink.close()
+        server.shutdown()

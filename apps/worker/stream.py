@@ -1,0 +1,105 @@
+"""The node's measurement stream, read through the consumer group: read, recover, claim, ack, dead-letter.
+
+Every entry a consumer reads stays in the group's pending list until it is acknowledged, so an entry is
+lost only if Redis loses it: a crashed worker's entries are read again by its successor (its own pending
+list under the same consumer name, or XAUTOCLAIM once they have been idle for CLAIM_MIN_IDLE_MS).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import redis
+
+from apps.contracts import CONSUMER_GROUP, dead_letter_key, stream_key
+
+Entry = tuple[bytes, dict[bytes, bytes]]  # (entry id, fields) as Redis returns them
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    entry_id: bytes
+    fields: dict[bytes, bytes]
+    reason: str
+
+
+def dead_letter_fields(letter: DeadLetter, stream: str) -> dict[str | bytes, str | bytes]:
+    """The reason, where the entry came from, and its original fields (prefixed: they can be anything)."""
+    fields: dict[str | bytes, str | bytes] = {"reason": letter.reason, "stream": stream, "entry_id": letter.entry_id}
+    for name, value in letter.fields.items():
+        fields[b"field:" + name] = value
+    return fields
+
+
+class StreamConsumer:
+    def __init__(self, client: redis.Redis, node: str, consumer: str, dead_letter_maxlen: int) -> None:
+        self.client = client
+        self.stream = stream_key(node)
+        self.dead_letters = dead_letter_key(node)
+        self.consumer = consumer
+        self.dead_letter_maxlen = dead_letter_maxlen
+        self._claim_cursor: bytes | str = "0-0"
+
+    def ensure_group(self) -> None:
+        """Create the group (and the stream) if missing; it starts at the stream's first entry so that
+        entries sent before the first worker started are not skipped."""
+        try:
+            self.client.xgroup_create(self.stream, CONSUMER_GROUP, id="0", mkstream=True)
+        except redis.ResponseError as error:
+            if "BUSYGROUP" not in str(error):
+                raise
+
+    def read_new(self, count: int, block_ms: int) -> list[Entry]:
+        reply = self.client.xreadgroup(CONSUMER_GROUP, self.consumer, {self.stream: ">"}, count=count, block=block_ms)
+        return _entries(reply)
+
+    def read_own_pending(self, count: int) -> list[Entry]:
+        """Entries this consumer name was given but never acknowledged (a previous life of this worker)."""
+        pending: list[Entry] = []
+        cursor: bytes | str = "0"
+        while True:
+            reply = _entries(self.client.xreadgroup(CONSUMER_GROUP, self.consumer, {self.stream: cursor}, count=count))
+            if not reply:
+                return pending
+            pending.extend(entry for entry in reply if entry[1])  # a trimmed entry comes back without fields
+            cursor = reply[-1][0]
+
+    def claim_idle(self, min_idle_ms: int, count: int) -> list[Entry]:
+        """Take over entries another (dead) consumer left pending for at least min_idle_ms; one page per call."""
+        reply = self.client.xautoclaim(self.stream, CONSUMER_GROUP, self.consumer, min_idle_ms,
+                                       start_id=self._claim_cursor, count=count)
+        self._claim_cursor = reply[0]
+        return [(entry_id, fields) for entry_id, fields in reply[1] if fields]
+
+    def ack(self, entry_ids: Iterable[bytes]) -> None:
+        ids = list(entry_ids)
+        if ids:
+            self.client.xack(self.stream, CONSUMER_GROUP, *ids)
+
+    def dead_letter(self, letters: list[DeadLetter]) -> None:
+        """Copy each bad entry with its reason to the dead-letter stream and acknowledge it, atomically."""
+        if not letters:
+            return
+        pipe = self.client.pipeline(transaction=True)
+        for letter in letters:
+            pipe.xadd(self.dead_letters, dead_letter_fields(letter, self.stream),  # type: ignore[arg-type]
+                      maxlen=self.dead_letter_maxlen, approximate=True)
+        pipe.xack(self.stream, CONSUMER_GROUP, *(letter.entry_id for letter in letters))
+        pipe.execute()
+
+    def backlog(self) -> tuple[int | None, int, int]:
+        """(lag: entries not yet delivered to the group, None when Redis cannot tell after a deletion;
+        pending: delivered but unacknowledged; entries ever added to the stream)."""
+        added = int(self.client.xinfo_stream(self.stream)["entries-added"])
+        for group in self.client.xinfo_groups(self.stream):
+            if group["name"] in (CONSUMER_GROUP, CONSUMER_GROUP.encode()):
+                lag = group.get("lag")
+                return (int(lag) if lag is not None else None), int(group["pending"]), added
+        return None, 0, added
+
+
+def _entries(reply: object) -> list[Entry]:
+    if not reply:
+        return []
+    return list(reply[0][1])  # type: ignore[index]  # RESP2: [[stream, [(id, fields), ...]]]

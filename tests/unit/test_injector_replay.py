@@ -1,0 +1,75 @@
+"""The replay plan: windows, vehicles, handover schedule, send order."""
+
+from __future__ import annotations
+
+import argparse
+import math
+
+import pytest
+
+from injector.cli import parse_duration, parse_speed
+from injector.idneo import parse_drive
+from injector.replay import Sample, attached_endpoint, count_sends, drive_samples, plan_vehicles, schedule
+
+HEADER = ",STAMP,Vehicle speed,STAMP,Fuel level,\n, km/h,, l,\n"
+
+
+def drive(rows: str):  # type: ignore[no-untyped-def]
+    return parse_drive((HEADER + rows).splitlines(keepends=True), "test.csv")
+
+
+def test_windows_keep_the_latest_value_per_sensor_at_the_latest_stamp() -> None:
+    samples = drive_samples(drive(",10.0,1,10.25,20\n,10.75,2,11.25,21\n,13.5,3,13.625,22\n"), 1.0)
+    assert samples == [
+        Sample(0.75, {"vehicle_speed": 2.0, "fuel_level": 20.0}),  # window [0, 1): speed twice, latest wins
+        Sample(1.25, {"fuel_level": 21.0}),
+        Sample(3.625, {"vehicle_speed": 3.0, "fuel_level": 22.0}),  # window 2 is empty: no sample
+    ]
+
+
+def test_a_drive_without_readings_has_no_samples() -> None:
+    assert drive_samples(drive(""), 1.0) == []
+
+
+def test_vehicles_spread_over_drives_and_one_window() -> None:
+    vehicles = plan_vehicles(4, 3, 2.0, "car")
+    assert [v.vehicle_id for v in vehicles] == ["car-1", "car-2", "car-3", "car-4"]
+    assert [v.drive_index for v in vehicles] == [0, 1, 2, 0]
+    assert [v.offset_s for v in vehicles] == [0.0, 0.5, 1.0, 1.5]
+    assert plan_vehicles(10, 1, 1.0)[0].vehicle_id == "vehicle-01"
+
+
+def test_handover_moves_to_the_next_endpoint_each_period() -> None:
+    first, second = plan_vehicles(2, 1, 1.0)
+    assert [attached_endpoint(first, t, 3, 60.0) for t in (0, 59.9, 60, 125)] == [0, 0, 1, 2]
+    assert [attached_endpoint(second, t, 3, 60.0) for t in (0, 60, 120)] == [1, 2, 0]
+    assert attached_endpoint(second, 1000.0, 3, None) == 1
+
+
+def test_schedule_merges_vehicles_in_due_order_and_stops_at_the_limit() -> None:
+    samples = [[Sample(0.0, {"a": 1.0}), Sample(1.0, {"a": 2.0}), Sample(2.0, {"a": 3.0})]]
+    vehicles = plan_vehicles(2, 1, 1.0)
+    sends = list(schedule(vehicles, samples, limit_s=2.0))
+    assert [(s.due_s, s.vehicle.vehicle_id) for s in sends] == [
+        (0.0, "vehicle-1"), (0.5, "vehicle-2"), (1.0, "vehicle-1"), (1.5, "vehicle-2")]
+    assert count_sends(vehicles, samples, 2.0) == 4
+    assert count_sends(vehicles, samples, None) == 6
+
+
+@pytest.mark.parametrize(("text", "seconds"), [("60s", 60.0), ("500ms", 0.5), ("2m", 120.0), ("1.5", 1.5), ("1h", 3600.0)])
+def test_durations(text: str, seconds: float) -> None:
+    assert parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize("text", ["", "0s", "-1s", "soon", "5d"])
+def test_bad_durations(text: str) -> None:
+    with pytest.raises(argparse.ArgumentTypeError, match="not a positive duration"):
+        parse_duration(text)
+
+
+def test_speeds() -> None:
+    assert parse_speed("max") == math.inf
+    assert parse_speed("10") == 10.0
+    for bad in ("0", "-2", "fast", "inf", "nan"):
+        with pytest.raises(argparse.ArgumentTypeError, match="not a speed"):
+            parse_speed(bad)
