@@ -71,7 +71,19 @@ MANIFESTS: dict[str, Manifest] = {
     ),
 }
 
-IMAGES: dict[str, Image] = {}
+IMAGES: dict[str, Image] = {
+    # Redis 8 images carry TimeSeries on amd64/arm64; never override the entrypoint.
+    "redis": Image("docker.io/library/redis", "8.10.1-alpine"),
+    # Our apps (Dockerfile), built and pushed by .github/workflows; the tag is the project's version.
+    "apps": Image("ghcr.io/success6g/success6g-edge-apps", "0.1.0"),
+}
+
+
+def image(name: str) -> Image:
+    try:
+        return IMAGES[name]
+    except KeyError:
+        raise KeyError(f"image {name!r} is not in the catalog; known: {sorted(IMAGES)}") from None
 
 
 def chart(name: str) -> Chart:

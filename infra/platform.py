@@ -10,10 +10,13 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 import pulumi
+import pulumi_random as random
 
+from apps.vehicle_api import deploy as vehicle_api
+from apps.worker import deploy as worker
 from infra.clusters import cluster_provider
 from infra.components import cert_manager, gateway, monitoring
-from infra.components.base import TYPE_PREFIX, GatewayRef, Workload
+from infra.components.base import TYPE_PREFIX, GatewayRef, Workload, namespace
 from infra.config import ClusterConfig, Role, StackConfig, StackSecrets
 from infra.profiles import CapacityError, Placement, check_capacity
 
@@ -41,6 +44,8 @@ def cluster_components(cluster: ClusterConfig, config: StackConfig) -> list[Depl
             deployments.append(Deployment("cert-manager", "edge"))
         if enabled.monitoring and config.monitoring.edge_agent:
             deployments.append(Deployment("monitoring-agent", "edge"))
+    if "edge" in cluster.roles and enabled.data_path:
+        deployments.append(Deployment("data-path", "edge"))
     return deployments
 
 
@@ -54,6 +59,7 @@ COMPONENT_WORKLOADS: dict[str, tuple[Workload, ...]] = {
     "cert-manager": cert_manager.WORKLOADS,
     "monitoring": monitoring.WORKLOADS,
     "monitoring-agent": monitoring.AGENT_WORKLOADS,
+    "data-path": (*vehicle_api.WORKLOADS, *worker.WORKLOADS),
 }
 
 
@@ -77,6 +83,7 @@ class BuildContext:
     cluster_issuer: pulumi.Input[str] | None = None
     gateway: GatewayRef | None = None
     crd_releases: list[pulumi.Resource] = field(default_factory=list)
+    monitoring_release: pulumi.Resource | None = None
 
 
 def _build_cert_manager(ctx: BuildContext, role: Role) -> None:
@@ -112,6 +119,39 @@ def _build_monitoring(ctx: BuildContext, role: Role, agent: bool = False) -> Non
         pulumi.ResourceOptions(parent=ctx.parent),
     )
     ctx.crd_releases.append(component.release)
+    ctx.monitoring_release = component.release
+
+
+EDGE_APPS_NAMESPACE = "vehicle-data"
+INFLUX_ORG = "success6g"
+INFLUX_BUCKET = "predictions"
+
+
+def _build_data_path(ctx: BuildContext, role: Role) -> None:
+    """The vehicle API and the inference worker on every edge node of the cluster."""
+    name = f"{ctx.cluster.name}-data-path"
+    ns = namespace(f"{name}-ns", EDGE_APPS_NAMESPACE, "data-path", ctx.parent)
+    password = ctx.secrets.get("vehicleApiPassword") or random.RandomPassword(
+        f"{name}-vehicle-api-password", length=32, special=False, opts=pulumi.ResourceOptions(parent=ctx.parent)
+    ).result
+    vehicle_api.VehicleApi(
+        f"{name}-vehicle-api",
+        vehicle_api.VehicleApiArgs(namespace=EDGE_APPS_NAMESPACE, config=ctx.config.vehicle_api,
+                                   profile=ctx.config.profile, password=password,
+                                   worker_selector=worker.SELECTOR, depends_on=[ns]),
+        pulumi.ResourceOptions(parent=ctx.parent),
+    )
+    monitors = [ctx.monitoring_release] if ctx.monitoring_release is not None else []
+    worker.InferenceWorker(
+        f"{name}-worker",
+        worker.InferenceWorkerArgs(
+            namespace=EDGE_APPS_NAMESPACE, config=ctx.config.worker, profile=ctx.config.profile,
+            site=ctx.cluster.name,
+            influx_url=ctx.config.worker.influx_url or f"https://influxdb.{ctx.config.domain}",
+            influx_org=INFLUX_ORG, influx_bucket=INFLUX_BUCKET,
+            monitoring=ctx.monitoring_release is not None, depends_on=[ns, *monitors]),
+        pulumi.ResourceOptions(parent=ctx.parent),
+    )
 
 
 BUILDERS: dict[str, Callable[[BuildContext, Role], None]] = {
@@ -119,6 +159,7 @@ BUILDERS: dict[str, Callable[[BuildContext, Role], None]] = {
     "gateway": _build_gateway,
     "monitoring": _build_monitoring,
     "monitoring-agent": lambda ctx, role: _build_monitoring(ctx, role, agent=True),
+    "data-path": _build_data_path,
 }
 
 

@@ -123,3 +123,38 @@ def http_route(
         },
         opts=child(parent, depends_on),
     )
+
+
+def pod_security(user_id: int) -> k8s.core.v1.PodSecurityContextArgs:
+    """Non-root, with the runtime's default seccomp profile."""
+    return k8s.core.v1.PodSecurityContextArgs(
+        run_as_non_root=True, run_as_user=user_id, run_as_group=user_id, fs_group=user_id,
+        seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault"),
+    )
+
+
+def container_security() -> k8s.core.v1.SecurityContextArgs:
+    """A read-only root filesystem, no privilege escalation, no capabilities."""
+    return k8s.core.v1.SecurityContextArgs(
+        read_only_root_filesystem=True, allow_privilege_escalation=False,
+        capabilities=k8s.core.v1.CapabilitiesArgs(drop=["ALL"]),
+    )
+
+
+def secret_env(name: str, secret: str, key: str, optional: bool | None = None) -> k8s.core.v1.EnvVarArgs:
+    return k8s.core.v1.EnvVarArgs(name=name, value_from=k8s.core.v1.EnvVarSourceArgs(
+        secret_key_ref=k8s.core.v1.SecretKeySelectorArgs(name=secret, key=key, optional=optional)))
+
+
+def secret_from(
+    resource_name: str, name: str, namespace_name: str, key: str, value: pulumi.Input[str], component: str,
+    parent: pulumi.Resource, depends_on: list[pulumi.Resource] | None = None,
+) -> k8s.core.v1.Secret:
+    """A one-key Opaque Secret whose value stays a Pulumi secret."""
+    return k8s.core.v1.Secret(
+        resource_name,
+        metadata=k8s.meta.v1.ObjectMetaArgs(name=name, namespace=namespace_name, labels=labels(name, component)),
+        type="Opaque",
+        string_data={key: pulumi.Output.secret(value)},
+        opts=child(parent, depends_on),
+    )
