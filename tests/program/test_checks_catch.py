@@ -183,7 +183,9 @@ def test_secure_values_become_test_secrets(tmp_path: Path) -> None:
     assert evaluation.error is None
     assert evaluation.secret_values == {
         "config:success6g-edge:grafanaAdminPassword": "harness-test-secret-grafanaAdminPassword"}
-    assert not any(r.type.startswith("random:") for r in evaluation.resources)
+    generated = {r.name for r in evaluation.resources if r.type.startswith("random:")}
+    assert "testbed-monitoring-grafana-password" not in generated
+    assert "testbed-data-path-vehicle-api-password" in generated
     assert check_no_plaintext_secrets(evaluation) == []
 
 
