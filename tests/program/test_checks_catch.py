@@ -181,8 +181,8 @@ def test_secure_values_become_test_secrets(tmp_path: Path) -> None:
                           + "  success6g-edge:grafanaAdminPassword:\n    secure: v1:AAAAAAAAAAAAAAAA:BBBB\n")
     evaluation = evaluate("dev", stack_file=stack_file)
     assert evaluation.error is None
-    assert evaluation.secret_values == {
-        "config:success6g-edge:grafanaAdminPassword": "harness-test-secret-grafanaAdminPassword"}
+    assert evaluation.secret_values["config:success6g-edge:grafanaAdminPassword"] == \
+        "harness-test-secret-grafanaAdminPassword"
     generated = {r.name for r in evaluation.resources if r.type.startswith("random:")}
     assert "testbed-monitoring-grafana-password" not in generated
     assert "testbed-data-path-vehicle-api-password" in generated
