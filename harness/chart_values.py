@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +40,7 @@ def charts_dir(shared: Path) -> Path:
     return shared / "charts"
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_chart(shared: Path, name: str, version: str) -> ChartData:
     folder = charts_dir(shared) / catalog.chart_data_name(name) / version
     if not folder.is_dir():
@@ -117,7 +117,7 @@ def _free_form(default: Any) -> bool:
     return default is None or default == {} or default == ""
 
 
-def _open(source: "_Source") -> bool:
+def _open(source: _Source) -> bool:
     """A block whose keys are not listed anywhere: an empty default with no schema naming its properties."""
     schema = _resolve(source.schema, source.data.schema)
     named = isinstance(schema, dict) and (schema.get("properties") or schema.get("additionalProperties") is False)

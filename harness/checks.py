@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import os
 import re
-from functools import lru_cache
+from collections.abc import Iterator
+from functools import cache
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import jsonschema
 import kubernetes_validate
@@ -118,7 +119,7 @@ def _strict(schema: Any) -> Any:
     return schema
 
 
-@lru_cache(maxsize=None)
+@cache
 def crd_schemas(shared: Path = SHARED) -> dict[tuple[str, str, str], dict[str, Any]]:
     schemas: dict[tuple[str, str, str], dict[str, Any]] = {}
     for path in sorted((shared / "crds").rglob("*.yaml")):

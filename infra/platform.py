@@ -6,8 +6,8 @@ and the build both read that one list, so they cannot disagree.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import pulumi
 import pulumi_random as random

@@ -9,8 +9,8 @@ nodes, the field-test servers) and keeps what cannot (the node's own Kubernetes)
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 from infra.config import ClusterConfig, ProfileName, Role
 

@@ -14,7 +14,15 @@ import pulumi_kubernetes as k8s
 
 from infra import catalog
 from infra.components.base import (
-    TYPE_PREFIX, Workload, child, container_security, labels, pod_security, role_selector, secret_env, secret_from,
+    TYPE_PREFIX,
+    Workload,
+    child,
+    container_security,
+    labels,
+    pod_security,
+    role_selector,
+    secret_env,
+    secret_from,
 )
 from infra.config import ProfileName, VehicleApiConfig
 from infra.profiles import requirement

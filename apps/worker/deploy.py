@@ -16,7 +16,14 @@ import yaml
 from apps.vehicle_api.deploy import AUTH_SECRET, LOCAL_SERVICE, PORT
 from infra import catalog
 from infra.components.base import (
-    TYPE_PREFIX, Workload, child, container_security, labels, pod_security, role_selector, secret_env,
+    TYPE_PREFIX,
+    Workload,
+    child,
+    container_security,
+    labels,
+    pod_security,
+    role_selector,
+    secret_env,
 )
 from infra.config import ProfileName, WorkerConfig
 from infra.profiles import requirement
@@ -78,7 +85,7 @@ class InferenceWorker(pulumi.ComponentResource):
     def __init__(self, name: str, args: InferenceWorkerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(f"{TYPE_PREFIX}:InferenceWorker", name, None, opts)
         pod_labels = labels(NAME, "inference")
-        probe = lambda path, period: k8s.core.v1.ProbeArgs(  # noqa: E731
+        probe = lambda path, period: k8s.core.v1.ProbeArgs(
             http_get=k8s.core.v1.HTTPGetActionArgs(path=path, port="metrics"), period_seconds=period)
         k8s.apps.v1.DaemonSet(
             f"{name}-daemonset",

@@ -25,7 +25,7 @@ class CertManagerPodValues(Values):
 
 
 class CertManagerValues(Values):
-    crds: dict[str, bool] = {"enabled": True, "keep": True}
+    crds: dict[str, bool] = Field(default_factory=lambda: {"enabled": True, "keep": True})
     resources: dict[str, Any]
     node_selector: dict[str, str] = Field(alias="nodeSelector")
     webhook: CertManagerPodValues

@@ -46,7 +46,7 @@ class IstioGatewayValues(Values):
     name: str = INGRESS_SERVICE
     resources: dict[str, Any]
     node_selector: dict[str, str] = Field(alias="nodeSelector")
-    autoscaling: dict[str, Any] = {"enabled": False}
+    autoscaling: dict[str, Any] = Field(default_factory=lambda: {"enabled": False})
 
 
 @dataclass(frozen=True)

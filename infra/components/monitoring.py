@@ -106,7 +106,7 @@ class MonitoringArgs:
 
 
 def monitoring_values(args: MonitoringArgs) -> KubePrometheusStackValues:
-    resources = lambda workload: requirement(args.profile, workload).to_kubernetes()  # noqa: E731
+    resources = lambda workload: requirement(args.profile, workload).to_kubernetes()
     selector = role_selector(args.role)
     spec = PrometheusSpec(
         retention=args.config.retention,

@@ -7,8 +7,6 @@ import dataclasses
 import textwrap
 from pathlib import Path
 
-import pytest
-
 from harness.checks import (
     check_builtin_schemas,
     check_custom_resources,
