@@ -9,6 +9,8 @@ InfluxDB datasource provisioned with uid INFLUX_DATASOURCE_UID.
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,6 +18,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from infra.components import energy
 from infra.components.base import TYPE_PREFIX, child, labels
 from infra.components.monitoring import NAMESPACE as MONITORING_NAMESPACE
 
@@ -25,12 +28,64 @@ PROMETHEUS_DATASOURCE_UID = "prometheus"
 INFLUX_DATASOURCE_UID = "influxdb-predictions"
 
 
+RECORDED_SOURCES = {**{name: energy.MEASURED for name in energy.MEASURED_RECORDS},
+                    **{name: energy.ESTIMATED for name in energy.ESTIMATED_RECORDS}}
+RAW_POWER = re.compile(r"\bkepler_\w+")
+RECORDED_POWER = re.compile(r"\b(success6g:\w*(?:watts|joules)\w*)\s*(\{[^}]*\})?")
+SOURCE_MATCHER = re.compile(rf'\b{energy.POWER_SOURCE}\s*=\s*"(\w+)"')
+
+
 class DashboardError(ValueError):
     pass
 
 
+def panels(document: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """Every panel, including those inside collapsed rows."""
+    for panel in document.get("panels", []):
+        yield panel
+        yield from panel.get("panels", [])
+
+
+def query_of(target: dict[str, Any]) -> str:
+    return str(target.get("expr") or target.get("query") or "")
+
+
+def power_labelling_problems(document: dict[str, Any]) -> list[str]:
+    """Where a dashboard could pass an estimate off as a measurement (empty: it cannot).
+
+    Every power series must be a recorded one selected by its power_source; a panel shows one source
+    only, and its title says which ("measured" or "estimated", never the other).
+    """
+    problems = []
+    for panel in panels(document):
+        title = str(panel.get("title", ""))
+        sources: set[str] = set()
+        for target in panel.get("targets", []):
+            query = query_of(target)
+            problems += [f"panel {title!r}: raw series {raw} has no power_source label; use the recorded "
+                         "success6g:* series" for raw in RAW_POWER.findall(query)]
+            for name, selector in RECORDED_POWER.findall(query):
+                selected = SOURCE_MATCHER.findall(selector)
+                expected = RECORDED_SOURCES.get(name)
+                if expected is None:
+                    problems.append(f"panel {title!r}: {name} is not a recorded power series")
+                elif selected != [expected]:
+                    problems.append(f'panel {title!r}: {name} must be selected with '
+                                    f'{energy.POWER_SOURCE}="{expected}"')
+                sources.update(selected)
+        if len(sources) > 1:
+            problems.append(f"panel {title!r} mixes {sorted(sources)} power series")
+        for source in sources:
+            other = energy.ESTIMATED if source == energy.MEASURED else energy.MEASURED
+            # "not measured" is allowed beside "estimated"; any other mention of the other source is not
+            if source not in title.lower() or re.search(rf"(?<!not )\b{other}\b", title.lower()):
+                problems.append(f"panel {title!r} shows {source} power: its title must say {source!r} "
+                                f"and not {other!r}")
+    return problems
+
+
 def load_dashboards(folder: Path = DASHBOARD_DIR) -> dict[str, dict[str, Any]]:
-    """Every dashboard by file stem; a file that is not a dashboard is an error naming it."""
+    """Every dashboard by file stem; a file that is not a dashboard, or mislabels power, is an error naming it."""
     dashboards = {}
     for path in sorted(folder.glob("*.json")):
         try:
@@ -39,6 +94,9 @@ def load_dashboards(folder: Path = DASHBOARD_DIR) -> dict[str, dict[str, Any]]:
             raise DashboardError(f"{path}: not valid JSON: {error}") from None
         if not isinstance(document, dict) or not document.get("uid") or not isinstance(document.get("panels"), list):
             raise DashboardError(f"{path}: a Grafana dashboard needs 'uid' and a 'panels' list")
+        problems = power_labelling_problems(document)
+        if problems:
+            raise DashboardError(f"{path}: " + "; ".join(problems))
         dashboards[path.stem] = document
     if not dashboards:
         raise DashboardError(f"no dashboards in {folder}")
