@@ -6,8 +6,8 @@ and the build both read that one list, so they cannot disagree.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import pulumi
 import pulumi_random as random
@@ -161,12 +161,14 @@ def _interim_object_store(ctx: BuildContext) -> kserve.ObjectStoreAccess:
     config = ctx.config.kserve
     configured = {key: ctx.secrets.get(key) for key in ("s3AccessKeyId", "s3SecretAccessKey")}
     if "core" not in ctx.cluster.roles:
+        fixes = [f"set kserve.s3Endpoint to an address it can reach (now {config.s3_endpoint!r})"
+                 ] if ".svc" in config.s3_endpoint else []
         missing = sorted(key for key, value in configured.items() if value is None)
-        if missing or ".svc" in config.s3_endpoint:
-            raise ConfigError(
-                f"cluster {ctx.cluster.name!r} runs KServe away from the object store (core cluster): set "
-                f"kserve.s3Endpoint to an address it can reach (now {config.s3_endpoint!r}) and the secrets "
-                f"{missing or sorted(configured)}")
+        if missing:
+            fixes.append(f"set the secrets {missing} (generated ones exist on the core cluster only)")
+        if fixes:
+            raise ConfigError(f"cluster {ctx.cluster.name!r} runs KServe away from the object store (core "
+                              f"cluster): {'; '.join(fixes)}")
 
     def secret(key: str, resource: str) -> pulumi.Input[str]:
         return configured[key] or random.RandomPassword(

@@ -200,3 +200,27 @@ def test_kserve_away_from_the_store_needs_a_reachable_endpoint_and_credentials()
     message = str(evaluation.error)
     assert "cluster 'edge-a' runs KServe away from the object store" in message
     assert "kserve.s3Endpoint" in message and "s3AccessKeyId" in message
+
+
+def test_kserve_on_edge_clusters_with_a_reachable_store_and_configured_credentials(tmp_path: Path) -> None:
+    document = yaml.safe_load(stack_path("edge").read_text())
+    document["config"]["success6g-edge:kserve"] = {"enabled": True, "role": "edge",
+                                                   "s3Endpoint": "https://s3.edge.success6g.eu"}
+    for key in ("s3AccessKeyId", "s3SecretAccessKey"):
+        document["config"][f"success6g-edge:{key}"] = {"secure": "v1:placeholder"}
+    path = tmp_path / "Pulumi.edge.yaml"
+    path.write_text(yaml.safe_dump(document))
+    evaluation = evaluate("edge", stack_file=path)
+    assert evaluation.error is None, evaluation.error
+    assert {name: check(evaluation) for name, check in ALL_CHECKS.items()} == {name: [] for name in ALL_CHECKS}
+    secrets = [r for r in evaluation.of_type(SECRET) if r.name.endswith("-kserve-s3-secret")]
+    assert sorted(r.name for r in secrets) == ["edge-a-kserve-s3-secret", "edge-b-kserve-s3-secret"]
+    for secret in secrets:
+        annotations = secret.inputs["metadata"]["annotations"]
+        assert annotations["serving.kserve.io/s3-endpoint"] == "s3.edge.success6g.eu"
+        assert annotations["serving.kserve.io/s3-usehttps"] == "1"
+        data = unwrap_secrets(secret.inputs["stringData"], placeholder=None)
+        assert data["AWS_ACCESS_KEY_ID"] == evaluation.secret_values["config:success6g-edge:s3AccessKeyId"]
+    controller = one(releases(evaluation, "kserve-resources")[:1]).inputs["values"]["kserve"]["controller"]
+    assert controller["deploymentMode"] == "Standard"
+    assert controller["gateway"]["disableIngressCreation"] is True  # edge clusters have no Gateway
