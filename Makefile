@@ -10,7 +10,7 @@ export PATH := $(TOOLS)/bin:$(PATH)
 # A local file state backend: no account needed. Point PULUMI_BACKEND_URL elsewhere to share state.
 export PULUMI_BACKEND_URL ?= file://$(CURDIR)/.pulumi-state
 # Debian packages the integration tests run for real (servers and linters).
-TEST_DEBS := redis-server prometheus
+TEST_DEBS := redis-server prometheus prometheus-alertmanager
 
 .PHONY: install test test-deps up preview render bench lint clean
 

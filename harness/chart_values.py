@@ -23,7 +23,8 @@ from infra import catalog
 ISTIO_WRAPPER = "_internal_defaults_do_not_set"
 # Kubernetes maps whose keys are the user's own (label keys, annotation keys), whatever the default holds.
 FREE_FORM_KEYS = frozenset({"nodeSelector", "labels", "annotations", "podLabels", "podAnnotations",
-                            "commonLabels", "matchLabels", "serviceAnnotations", "deploymentAnnotations"})
+                            "commonLabels", "matchLabels", "serviceAnnotations", "deploymentAnnotations",
+                            "affinity"})  # affinity: a Kubernetes Affinity object, passed through verbatim
 RESOURCE_KEYS = frozenset({"requests", "limits", "claims"})
 
 

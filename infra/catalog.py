@@ -56,6 +56,13 @@ CHARTS: dict[str, Chart] = {
         Chart("istiod", "1.30.3", repo="https://istio-release.storage.googleapis.com/charts"),
         Chart("gateway", "1.30.3", repo="https://istio-release.storage.googleapis.com/charts"),
         Chart("traefik", "41.3.0", repo="https://traefik.github.io/charts"),
+        Chart("knative-operator", "v1.23.0", repo="https://knative.github.io/operator",
+              installs_crds=("operator.knative.dev",)),
+        Chart("kserve-crd", "v0.20.0", oci="oci://ghcr.io/kserve/charts/kserve-crd",
+              installs_crds=("serving.kserve.io",)),
+        Chart("kserve-resources", "v0.20.0", oci="oci://ghcr.io/kserve/charts/kserve-resources"),
+        Chart("kserve-runtime-configs", "v0.20.0", oci="oci://ghcr.io/kserve/charts/kserve-runtime-configs"),
+        Chart("kepler", "0.11.4", oci="oci://quay.io/sustainable_computing_io/charts/kepler"),
     )
 }
 

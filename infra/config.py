@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
 import pulumi
@@ -41,10 +41,33 @@ class RancherAccess(Model):
     cluster: str = Field(description="the cluster's name in Rancher")
 
 
+class PowerModel(Model):
+    """A node's power drawn at idle and at full CPU, for a linear estimate where nothing measures it."""
+
+    idle_watts: float = Field(gt=0)
+    max_watts: float = Field(gt=0)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> PowerModel:
+        if self.max_watts < self.idle_watts:
+            raise ValueError("maxWatts must be at least idleWatts")
+        return self
+
+
 class NodePool(Model):
     count: int = Field(ge=1)
     cpu: float = Field(gt=0, description="allocatable CPU cores per node")
     memory_gb: float = Field(gt=0, description="allocatable memory per node, GB")
+    # rapl: bare metal whose CPUs expose RAPL, so Kepler measures; estimated: Raspberry Pi, VMs (no RAPL):
+    # power is at best estimated from CPU use with power_model. Never claim a measurement by default.
+    power_source: Literal["rapl", "estimated"] = "estimated"
+    power_model: PowerModel | None = None
+
+    @model_validator(mode="after")
+    def _power(self) -> NodePool:
+        if self.power_model is not None and self.power_source != "estimated":
+            raise ValueError("powerModel is for powerSource 'estimated' only (a 'rapl' pool is measured by Kepler)")
+        return self
 
 
 class ClusterConfig(Model):
@@ -107,10 +130,80 @@ class TlsConfig(Model):
         return self
 
 
+# Config keys holding a receiver's secret (webhook or Slack URL, SMTP password) start with this; they are
+# read as Pulumi secrets (`pulumi config set --secret alertSecretOps ...`), never as part of StackConfig.
+ALERT_SECRET_PREFIX = "alertSecret"
+
+
+class AlertReceiver(Model):
+    name: DnsLabel
+    type: Literal["webhook", "email", "slack"]
+    secret: str | None = Field(
+        default=None, pattern=rf"^{ALERT_SECRET_PREFIX}[A-Z][A-Za-z0-9]*$",
+        description="the secret config key with the webhook/Slack URL or the SMTP password",
+    )
+    to: str | None = Field(default=None, description="email: recipient address")
+    sender: str | None = Field(default=None, description="email: From address")
+    smarthost: str | None = Field(default=None, pattern=r"^[^:/\s]+:\d+$", description="email: host:port")
+    auth_username: str | None = Field(default=None, description="email: SMTP user (the secret is its password)")
+    channel: str | None = Field(default=None, description="slack: channel, e.g. #alerts")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> AlertReceiver:
+        if self.type in ("webhook", "slack") and self.secret is None:
+            raise ValueError(f"a {self.type} receiver needs 'secret' (the config key holding its URL; URLs carry tokens)")
+        if self.type == "email":
+            missing = [key for key, value in (("to", self.to), ("sender", self.sender),
+                                              ("smarthost", self.smarthost)) if not value]
+            if missing:
+                raise ValueError(f"an email receiver needs {missing}")
+            if (self.auth_username is None) != (self.secret is None):
+                raise ValueError("an email receiver with SMTP auth needs both 'authUsername' and 'secret'")
+        elif self.to or self.sender or self.smarthost or self.auth_username:
+            raise ValueError(f"'to', 'sender', 'smarthost' and 'authUsername' are for email receivers, not {self.type}")
+        if self.channel is not None and self.type != "slack":
+            raise ValueError("'channel' is for slack receivers")
+        return self
+
+
 class MonitoringConfig(Model):
     retention: str = Field(default="10d", pattern=r"^\d+[smhdwy]$")
     storage_gb: int = Field(default=20, ge=1)
     edge_agent: bool = Field(default=False, description="an agent-sized Prometheus on edge-only clusters")
+    alert_receivers: list[AlertReceiver] = Field(default_factory=list,
+                                                 description="where Alertmanager sends alerts (none: nowhere)")
+
+    @model_validator(mode="after")
+    def _unique_receivers(self) -> MonitoringConfig:
+        names = [receiver.name for receiver in self.alert_receivers]
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            raise ValueError(f"alertReceivers names must be unique; repeated: {repeated}")
+        return self
+
+
+KServeRuntime = Literal["mlserver", "lgbserver", "sklearnserver", "xgbserver", "pmmlserver"]
+
+
+class KServeConfig(Model):
+    enabled: bool = False
+    # Knative: scale to zero, needs Knative Serving and Istio (full profile); Standard: Deployments + HPA,
+    # needs only cert-manager (small edge nodes).
+    mode: Literal["Knative", "Standard"] = "Standard"
+    role: Role = Field(default="edge", description="the node role that runs KServe and its models")
+    model_namespace: DnsLabel = "models"
+    runtimes: list[KServeRuntime] = Field(default_factory=lambda: ["mlserver", "lgbserver", "sklearnserver"],
+                                          min_length=1)
+    # Until the object store's component hands its endpoint over (see platform.py), the one KServe reads.
+    s3_endpoint: str = Field(default="http://seaweedfs-s3.storage.svc:8333",
+                             pattern=r"^https?://[A-Za-z0-9.-]+(:\d+)?/?$")
+    s3_region: str = "us-east-1"
+
+
+class KeplerConfig(Model):
+    enabled: bool = False  # on only where a stack says which pools Kepler can measure (powerSource 'rapl')
+    roles: list[Role] = Field(default_factory=lambda: ["core"],
+                              description="node roles where Kepler runs (only pools with powerSource 'rapl')")
 
 
 class VehicleApiConfig(Model):
@@ -148,6 +241,8 @@ class StackConfig(Model):
     monitoring: MonitoringConfig = MonitoringConfig()
     vehicle_api: VehicleApiConfig = VehicleApiConfig()
     worker: WorkerConfig = WorkerConfig()
+    kserve: KServeConfig = KServeConfig()
+    kepler: KeplerConfig = KeplerConfig()
 
     @model_validator(mode="after")
     def _consistent(self) -> StackConfig:
@@ -160,7 +255,39 @@ class StackConfig(Model):
             raise ValueError(f"exactly one cluster must have the core role (core or both); found {core or 'none'}")
         if self.components.gateway and not self.components.cert_manager:
             raise ValueError("components.gateway needs components.certManager (its TLS certificates)")
+        self._check_kserve()
+        self._check_kepler()
         return self
+
+    def _check_kserve(self) -> None:
+        kserve = self.kserve
+        if not kserve.enabled:
+            return
+        if not self.components.cert_manager:
+            raise ValueError("kserve.enabled needs components.certManager (KServe's webhook certificates)")
+        if kserve.mode != "Knative":
+            return
+        if self.gateway.mode != "istio" or not self.components.gateway:
+            raise ValueError("kserve.mode 'Knative' needs gateway.mode 'istio' (Knative Serving routes through "
+                             "Istio); use kserve.mode 'Standard' with another gateway")
+        if self.profile != "full":
+            raise ValueError(f"kserve.mode 'Knative' needs profile 'full' (the {self.profile} profile has no "
+                             "Istio or Knative); use kserve.mode 'Standard'")
+        without_istio = [c.name for c in self.clusters if kserve.role in c.roles and "core" not in c.roles]
+        if without_istio:
+            raise ValueError(f"kserve.role '{kserve.role}' with kserve.mode 'Knative': clusters {without_istio} "
+                             "have no Istio (it runs on the core cluster only); use kserve.role 'core' or "
+                             "kserve.mode 'Standard'")
+
+    def _check_kepler(self) -> None:
+        if not self.kepler.enabled:
+            return
+        for index, role in enumerate(self.kepler.roles):
+            measured = [c.name for c in self.clusters if role in c.nodes and c.nodes[role].power_source == "rapl"]
+            if not measured:
+                raise ValueError(f"kepler.roles[{index}] '{role}': no cluster has a '{role}' node pool with "
+                                 "powerSource 'rapl'; Kepler 0.11 reads RAPL only and measures nothing there "
+                                 "(set nodes.{role}.powerSource: rapl on bare-metal pools, or remove the role)")
 
     @property
     def core_cluster(self) -> ClusterConfig:
@@ -172,12 +299,15 @@ class StackConfig(Model):
 SECRET_KEYS: dict[str, str] = {
     "grafanaAdminPassword": "Grafana's admin password (generated when unset)",
     "vehicleApiPassword": "the edge Redis (vehicle API) password (generated when unset)",
+    "s3AccessKeyId": "the S3 object store's access key id for KServe's model downloads (generated when unset)",
+    "s3SecretAccessKey": "the S3 object store's secret access key for KServe's model downloads (generated when unset)",
 }
 
 
 @dataclass(frozen=True)
 class StackSecrets:
     values: dict[str, pulumi.Output[str] | None]
+    alert_receivers: dict[str, pulumi.Output[str]] = field(default_factory=dict)  # receiver name -> its secret
 
     def get(self, key: str) -> pulumi.Output[str] | None:
         if key not in SECRET_KEYS:
@@ -203,7 +333,8 @@ def _string_fields() -> set[str]:
 
 def parse_stack_config(raw: dict[str, str], stack: str) -> StackConfig:
     """Validate the project's config values (as the engine passes them: strings, objects JSON-encoded)."""
-    plain = {key: value for key, value in raw.items() if key not in SECRET_KEYS}
+    plain = {key: value for key, value in raw.items()
+             if key not in SECRET_KEYS and not key.startswith(ALERT_SECRET_PREFIX)}
     strings = _string_fields()
     decoded: dict[str, Any] = {}
     for key, text in plain.items():
@@ -259,5 +390,7 @@ def load() -> tuple[StackConfig, StackSecrets]:
     stack = pulumi.get_stack()
     stack_config = parse_stack_config(_project_config(), stack)
     config = pulumi.Config(PROJECT)
-    secrets = StackSecrets({key: config.get_secret(key) for key in SECRET_KEYS})
+    receivers = {receiver.name: config.require_secret(receiver.secret)
+                 for receiver in stack_config.monitoring.alert_receivers if receiver.secret is not None}
+    secrets = StackSecrets({key: config.get_secret(key) for key in SECRET_KEYS}, receivers)
     return stack_config, secrets

@@ -15,9 +15,9 @@ import pulumi_random as random
 from apps.vehicle_api import deploy as vehicle_api
 from apps.worker import deploy as worker
 from infra.clusters import cluster_provider
-from infra.components import cert_manager, gateway, monitoring
+from infra.components import cert_manager, dashboards, energy, gateway, kepler, knative, kserve, monitoring
 from infra.components.base import TYPE_PREFIX, GatewayRef, Workload, namespace
-from infra.config import ClusterConfig, Role, StackConfig, StackSecrets
+from infra.config import ClusterConfig, ConfigError, Role, StackConfig, StackSecrets
 from infra.profiles import CapacityError, Placement, check_capacity
 
 
@@ -46,6 +46,14 @@ def cluster_components(cluster: ClusterConfig, config: StackConfig) -> list[Depl
             deployments.append(Deployment("monitoring-agent", "edge"))
     if "edge" in cluster.roles and enabled.data_path:
         deployments.append(Deployment("data-path", "edge"))
+    deployments.extend(Deployment("kepler", role) for role in kepler.kepler_roles(cluster, config))
+    if config.kserve.enabled and config.kserve.role in cluster.roles:
+        if config.kserve.mode == "Knative":
+            deployments.append(Deployment("knative-serving", config.kserve.role))
+        deployments.append(Deployment("kserve", config.kserve.role))
+    if "core" in cluster.roles and enabled.monitoring:
+        deployments.append(Deployment("power-rules", "core"))
+        deployments.append(Deployment("dashboards", "core"))
     return deployments
 
 
@@ -60,6 +68,11 @@ COMPONENT_WORKLOADS: dict[str, tuple[Workload, ...]] = {
     "monitoring": monitoring.WORKLOADS,
     "monitoring-agent": monitoring.AGENT_WORKLOADS,
     "data-path": (*vehicle_api.WORKLOADS, *worker.WORKLOADS),
+    "kepler": kepler.WORKLOADS,
+    "knative-serving": knative.WORKLOADS,
+    "kserve": kserve.WORKLOADS,
+    "power-rules": (),
+    "dashboards": (),
 }
 
 
@@ -84,6 +97,9 @@ class BuildContext:
     gateway: GatewayRef | None = None
     crd_releases: list[pulumi.Resource] = field(default_factory=list)
     monitoring_release: pulumi.Resource | None = None
+    namespaces: dict[str, pulumi.Resource] = field(default_factory=dict)  # shared by several releases
+    object_store: kserve.ObjectStoreAccess | None = None  # set by the object store's component when it runs first
+    model_serving: kserve.KServe | None = None  # KServe: its service_account and model_namespace, for InferenceServices
 
 
 def _build_cert_manager(ctx: BuildContext, role: Role) -> None:
@@ -115,7 +131,7 @@ def _build_monitoring(ctx: BuildContext, role: Role, agent: bool = False) -> Non
         monitoring.MonitoringArgs(config=ctx.config.monitoring, profile=ctx.config.profile, role=role,
                                   domain=ctx.config.domain, agent=agent, gateway=ctx.gateway,
                                   admin_password=ctx.secrets.get("grafanaAdminPassword"),
-                                  depends_on=list(ctx.crd_releases)),
+                                  depends_on=list(ctx.crd_releases), receiver_secrets=ctx.secrets.alert_receivers),
         pulumi.ResourceOptions(parent=ctx.parent),
     )
     ctx.crd_releases.append(component.release)
@@ -154,12 +170,93 @@ def _build_data_path(ctx: BuildContext, role: Role) -> None:
     )
 
 
+def _build_kepler(ctx: BuildContext, role: Role) -> None:
+    ns = ctx.namespaces.get(kepler.NAMESPACE)
+    if ns is None:
+        ns = namespace(f"{ctx.cluster.name}-kepler-ns", kepler.NAMESPACE, "energy", ctx.parent, kepler.NAMESPACE_LABELS)
+        ctx.namespaces[kepler.NAMESPACE] = ns
+    kepler.Kepler(f"{ctx.cluster.name}-kepler-{role}",
+                  kepler.KeplerArgs(profile=ctx.config.profile, role=role, namespace=ns,
+                                    depends_on=list(ctx.crd_releases)),
+                  pulumi.ResourceOptions(parent=ctx.parent))
+
+
+def _build_knative_serving(ctx: BuildContext, role: Role) -> None:
+    component = knative.KnativeServing(
+        f"{ctx.cluster.name}-knative",
+        knative.KnativeServingArgs(profile=ctx.config.profile, role=role, domain=ctx.config.domain,
+                                   depends_on=list(ctx.crd_releases)),
+        pulumi.ResourceOptions(parent=ctx.parent),
+    )
+    ctx.crd_releases.extend(component.ready)
+
+
+def _interim_object_store(ctx: BuildContext) -> kserve.ObjectStoreAccess:
+    """The S3 access KServe reads until the object store's component sets ctx.object_store (see the report).
+
+    Credentials are the configured s3AccessKeyId/s3SecretAccessKey, or generated on the core cluster,
+    where the store runs; another cluster cannot guess generated ones, nor reach an in-cluster endpoint.
+    """
+    config = ctx.config.kserve
+    configured = {key: ctx.secrets.get(key) for key in ("s3AccessKeyId", "s3SecretAccessKey")}
+    if "core" not in ctx.cluster.roles:
+        fixes = [f"set kserve.s3Endpoint to an address it can reach (now {config.s3_endpoint!r})"
+                 ] if ".svc" in config.s3_endpoint else []
+        missing = sorted(key for key, value in configured.items() if value is None)
+        if missing:
+            fixes.append(f"set the secrets {missing} (generated ones exist on the core cluster only)")
+        if fixes:
+            raise ConfigError(f"cluster {ctx.cluster.name!r} runs KServe away from the object store (core "
+                              f"cluster): {'; '.join(fixes)}")
+
+    def secret(key: str, resource: str) -> pulumi.Input[str]:
+        return configured[key] or random.RandomPassword(
+            f"{ctx.cluster.name}-{resource}", length=32, special=False, opts=pulumi.ResourceOptions(parent=ctx.parent)
+        ).result
+
+    return kserve.ObjectStoreAccess(endpoint=config.s3_endpoint, region=config.s3_region,
+                                    access_key_id=secret("s3AccessKeyId", "s3-access-key-id"),
+                                    secret_access_key=secret("s3SecretAccessKey", "s3-secret-access-key"))
+
+
+def _build_kserve(ctx: BuildContext, role: Role) -> None:
+    config = ctx.config.kserve
+    component = kserve.KServe(
+        f"{ctx.cluster.name}-kserve",
+        kserve.KServeArgs(
+            mode=config.mode, role=role, profile=ctx.config.profile, domain=ctx.config.domain,
+            gateway=ctx.gateway, gateway_class=ctx.config.gateway.gateway_class if ctx.gateway else None,
+            model_namespace=config.model_namespace, runtimes=tuple(config.runtimes),
+            storage=ctx.object_store or _interim_object_store(ctx), depends_on=list(ctx.crd_releases)),
+        pulumi.ResourceOptions(parent=ctx.parent),
+    )
+    ctx.crd_releases.append(component.crds)
+    ctx.model_serving = component
+
+
+def _build_power_rules(ctx: BuildContext, role: Role) -> None:
+    energy.PowerRules(f"{ctx.cluster.name}-power",
+                      energy.PowerRulesArgs(cluster=ctx.cluster, kepler_roles=kepler.kepler_roles(ctx.cluster, ctx.config),
+                                            depends_on=list(ctx.crd_releases)),
+                      pulumi.ResourceOptions(parent=ctx.parent))
+
+
+def _build_dashboards(ctx: BuildContext, role: Role) -> None:
+    dashboards.Dashboards(f"{ctx.cluster.name}-dashboards", dashboards.DashboardsArgs(depends_on=list(ctx.crd_releases)),
+                          pulumi.ResourceOptions(parent=ctx.parent))
+
+
 BUILDERS: dict[str, Callable[[BuildContext, Role], None]] = {
     "cert-manager": _build_cert_manager,
     "gateway": _build_gateway,
     "monitoring": _build_monitoring,
     "monitoring-agent": lambda ctx, role: _build_monitoring(ctx, role, agent=True),
     "data-path": _build_data_path,
+    "kepler": _build_kepler,
+    "knative-serving": _build_knative_serving,
+    "kserve": _build_kserve,
+    "power-rules": _build_power_rules,
+    "dashboards": _build_dashboards,
 }
 
 

@@ -32,6 +32,12 @@ def role_selector(role: Role) -> dict[str, str]:
     return {ROLE_LABEL: role}
 
 
+def role_affinity(role: Role) -> dict[str, Any]:
+    """The same placement as role_selector, for charts that take only an affinity."""
+    return {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
+        {"matchExpressions": [{"key": ROLE_LABEL, "operator": "In", "values": [role]}]}]}}}
+
+
 @dataclass(frozen=True)
 class Workload:
     """A pod set a component runs, for the capacity check: its name in profiles, and whether it runs per node."""

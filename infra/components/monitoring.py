@@ -8,15 +8,17 @@ as an existing Secret so it never appears in the Helm values.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Mapping
 
 import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 from pydantic import Field
 
+from infra.components import alerting
 from infra.components.base import (
+    ROLE_LABEL,
     TYPE_PREFIX,
     GatewayRef,
     Values,
@@ -44,6 +46,16 @@ WORKLOADS = (
 )
 AGENT_WORKLOADS = (Workload("prometheus"), Workload("prometheus-operator"), Workload("kube-state-metrics"),
                    Workload("node-exporter", per_node=True, every_role=True))
+# node-exporter's series carry the node's role and name (for per-role power estimates in energy.py).
+NODE_ROLE_METRIC_LABEL = "node_role"
+NODE_EXPORTER_MONITOR = {
+    "attachMetadata": {"node": True},
+    "relabelings": [
+        {"sourceLabels": ["__meta_kubernetes_node_label_" + ROLE_LABEL.replace(".", "_").replace("/", "_")],
+         "targetLabel": NODE_ROLE_METRIC_LABEL},
+        {"sourceLabels": ["__meta_kubernetes_pod_node_name"], "targetLabel": "node"},
+    ],
+}
 SERVICES = {"grafana": (f"{RELEASE}-grafana", 80), "prometheus": (f"{RELEASE}-prometheus", 9090),
             "alertmanager": (f"{RELEASE}-alertmanager", 9093)}
 
@@ -91,6 +103,8 @@ class KubePrometheusStackValues(Values):
     alertmanager: AlertmanagerValues
     grafana: GrafanaValues
     prometheus_operator: OperatorValues = Field(alias="prometheusOperator")
+    node_exporter: dict[str, Any] = Field(default_factory=lambda: {"prometheus": {"monitor": NODE_EXPORTER_MONITOR}},
+                                          alias="prometheus-node-exporter")
 
 
 @dataclass(frozen=True)
@@ -103,6 +117,7 @@ class MonitoringArgs:
     gateway: GatewayRef | None
     admin_password: pulumi.Input[str] | None  # Grafana's; generated when None
     depends_on: list[pulumi.Resource]
+    receiver_secrets: Mapping[str, pulumi.Output[str]] = field(default_factory=dict)  # config.alertReceivers'
 
 
 def monitoring_values(args: MonitoringArgs) -> KubePrometheusStackValues:
@@ -133,7 +148,8 @@ def monitoring_values(args: MonitoringArgs) -> KubePrometheusStackValues:
         if args.agent
         else AlertmanagerValues(alertmanagerSpec={"resources": resources("alertmanager"),
                                                   "nodeSelector": selector,
-                                                  "externalUrl": f"https://alertmanager.{args.domain}"})
+                                                  "externalUrl": f"https://alertmanager.{args.domain}",
+                                                  **_receivers_secret(args.config)})
     )
     return KubePrometheusStackValues(
         prometheus=PrometheusValues(agentMode=args.agent, prometheusSpec=spec),
@@ -141,6 +157,13 @@ def monitoring_values(args: MonitoringArgs) -> KubePrometheusStackValues:
         grafana=grafana,
         prometheusOperator=OperatorValues(resources=resources("prometheus-operator"), nodeSelector=selector),
     )
+
+
+def _receivers_secret(config: MonitoringConfig) -> dict[str, Any]:
+    """With receivers configured, Alertmanager reads our Secret instead of the chart's rendered config."""
+    if not config.alert_receivers:
+        return {}
+    return {"useExistingSecret": True, "configSecret": alerting.CONFIG_SECRET}
 
 
 class Monitoring(pulumi.ComponentResource):
@@ -152,6 +175,10 @@ class Monitoring(pulumi.ComponentResource):
         needs: list[pulumi.Resource] = [ns]
         if not args.agent:
             needs.append(self._grafana_admin_secret(name, args.admin_password, ns))
+            if args.config.alert_receivers:
+                needs.append(alerting.alertmanager_secret(f"{name}-alertmanager-config", NAMESPACE,
+                                                          args.config.alert_receivers, args.receiver_secrets,
+                                                          self, [ns]))
         self.release = helm_release(f"{name}-release", "kube-prometheus-stack", NAMESPACE, monitoring_values(args),
                                     self, [*needs, *args.depends_on], release_name=RELEASE)
         if args.gateway is not None and not args.agent:

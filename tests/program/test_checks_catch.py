@@ -155,7 +155,8 @@ def test_nondeterministic_program_is_caught(tmp_path: Path) -> None:
 def test_capacity_overflow_stops_the_program() -> None:
     clusters = [{
         "name": "testbed", "role": "both", "kubernetesVersion": "1.35", "kubeconfig": {"path": "x"},
-        "nodes": {"core": {"count": 1, "cpu": 16, "memoryGb": 64}, "edge": {"count": 3, "cpu": 4, "memoryGb": 4}},
+        "nodes": {"core": {"count": 1, "cpu": 16, "memoryGb": 64, "powerSource": "rapl"},
+                  "edge": {"count": 3, "cpu": 4, "memoryGb": 4}},
     }]
     evaluation = evaluate("dev", overrides={"success6g-edge:clusters": clusters})
     assert evaluation.error is not None
