@@ -56,6 +56,14 @@ CHARTS: dict[str, Chart] = {
         Chart("istiod", "1.30.3", repo="https://istio-release.storage.googleapis.com/charts"),
         Chart("gateway", "1.30.3", repo="https://istio-release.storage.googleapis.com/charts"),
         Chart("traefik", "41.3.0", repo="https://traefik.github.io/charts"),
+        Chart("influxdb2", "2.1.2", repo="https://helm.influxdata.com/"),
+        Chart("seaweedfs", "4.44.0", repo="https://seaweedfs.github.io/seaweedfs/helm"),
+        # Unmaintained upstream since Feb 2026 (frozen images): only for sites that already run MinIO.
+        Chart("minio", "5.4.0", repo="https://charts.min.io/"),
+        Chart("cloudnative-pg", "0.29.0", repo="https://cloudnative-pg.github.io/charts",
+              installs_crds=("postgresql.cnpg.io",)),
+        Chart("mlflow", "1.11.5", repo="https://community-charts.github.io/helm-charts"),
+        Chart("jupyterhub", "4.4.0", repo="https://hub.jupyter.org/helm-chart/"),
     )
 }
 
@@ -71,7 +79,19 @@ MANIFESTS: dict[str, Manifest] = {
     ),
 }
 
-IMAGES: dict[str, Image] = {}
+IMAGES: dict[str, Image] = {
+    # InfluxDB 2.x, never `latest` (it moved to InfluxDB 3). The image also carries the influx CLI the setup Job uses.
+    "influxdb": Image("docker.io/library/influxdb", "2.7.12-alpine"),
+    "postgres": Image("ghcr.io/cloudnative-pg/postgresql", "17.6-standard-trixie"),
+    "jupyter-singleuser": Image("quay.io/jupyter/scipy-notebook", "2025-12-31"),
+}
+
+
+def image(name: str) -> Image:
+    try:
+        return IMAGES[name]
+    except KeyError:
+        raise KeyError(f"image {name!r} is not in the catalog; known: {sorted(IMAGES)}") from None
 
 
 def chart(name: str) -> Chart:

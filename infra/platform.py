@@ -11,6 +11,7 @@ from typing import Callable
 
 import pulumi
 
+from infra import data_services
 from infra.clusters import cluster_provider
 from infra.components import cert_manager, gateway, monitoring
 from infra.components.base import TYPE_PREFIX, GatewayRef, Workload
@@ -41,12 +42,15 @@ def cluster_components(cluster: ClusterConfig, config: StackConfig) -> list[Depl
             deployments.append(Deployment("cert-manager", "edge"))
         if enabled.monitoring and config.monitoring.edge_agent:
             deployments.append(Deployment("monitoring-agent", "edge"))
+    deployments.extend(Deployment(component, role) for component, role in data_services.placements(cluster, config))
     return deployments
 
 
 def component_workloads(component: str, config: StackConfig) -> tuple[Workload, ...]:
     if component == "gateway":
         return gateway.ISTIO_WORKLOADS if config.gateway.mode == "istio" else ()
+    if component in data_services.CONFIGURED_WORKLOADS:
+        return data_services.CONFIGURED_WORKLOADS[component](config)
     return COMPONENT_WORKLOADS[component]
 
 
@@ -54,6 +58,7 @@ COMPONENT_WORKLOADS: dict[str, tuple[Workload, ...]] = {
     "cert-manager": cert_manager.WORKLOADS,
     "monitoring": monitoring.WORKLOADS,
     "monitoring-agent": monitoring.AGENT_WORKLOADS,
+    **data_services.WORKLOADS,
 }
 
 
@@ -77,6 +82,8 @@ class BuildContext:
     cluster_issuer: pulumi.Input[str] | None = None
     gateway: GatewayRef | None = None
     crd_releases: list[pulumi.Resource] = field(default_factory=list)
+    monitoring_release: pulumi.Resource | None = None  # the release that runs Grafana, where there is one
+    data: data_services.DataServicesContext = field(default_factory=data_services.DataServicesContext)
 
 
 def _build_cert_manager(ctx: BuildContext, role: Role) -> None:
@@ -112,6 +119,8 @@ def _build_monitoring(ctx: BuildContext, role: Role, agent: bool = False) -> Non
         pulumi.ResourceOptions(parent=ctx.parent),
     )
     ctx.crd_releases.append(component.release)
+    if not agent:
+        ctx.monitoring_release = component.release
 
 
 BUILDERS: dict[str, Callable[[BuildContext, Role], None]] = {
@@ -119,6 +128,7 @@ BUILDERS: dict[str, Callable[[BuildContext, Role], None]] = {
     "gateway": _build_gateway,
     "monitoring": _build_monitoring,
     "monitoring-agent": lambda ctx, role: _build_monitoring(ctx, role, agent=True),
+    **data_services.BUILDERS,
 }
 
 
@@ -133,6 +143,7 @@ class ClusterServicesArgs:
     cluster: ClusterConfig
     config: StackConfig
     secrets: StackSecrets
+    shared: data_services.SharedCredentials = field(default_factory=data_services.SharedCredentials)
 
 
 class ClusterServices(pulumi.ComponentResource):
@@ -141,6 +152,7 @@ class ClusterServices(pulumi.ComponentResource):
     def __init__(self, name: str, args: ClusterServicesArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(f"{TYPE_PREFIX}:ClusterServices", name, None, opts)
         ctx = BuildContext(cluster=args.cluster, config=args.config, secrets=args.secrets, parent=self)
+        ctx.data.shared = args.shared
         for deployment in cluster_components(args.cluster, args.config):
             BUILDERS[deployment.component](ctx, deployment.role)
         self.register_outputs({})
@@ -159,9 +171,10 @@ class Platform(pulumi.ComponentResource):
                 check_capacity(cluster, args.config.profile, cluster_placements(cluster, args.config))
             except CapacityError as error:
                 raise pulumi.RunError(f"stack {stack!r}: {error}") from None
+        shared = data_services.shared_credentials(self, args.config)
         for cluster in args.config.clusters:
             provider = cluster_provider(cluster, stack)
-            ClusterServices(cluster.name, ClusterServicesArgs(cluster, args.config, args.secrets),
+            ClusterServices(cluster.name, ClusterServicesArgs(cluster, args.config, args.secrets, shared),
                             pulumi.ResourceOptions(parent=self, providers={"kubernetes": provider}))
         self.clusters = [cluster.name for cluster in args.config.clusters]
         self.register_outputs({"clusters": self.clusters})
