@@ -262,6 +262,13 @@ def check_deterministic(first: Evaluation, second: Evaluation) -> list[str]:
     return [f"two runs differ at {urn}" for urn in differing]
 
 
+def check_crd_ordering(evaluation: Evaluation) -> list[str]:
+    """CRDs before their custom resources, namespaces before their objects, charts in order (harness/ordering.py)."""
+    from harness.ordering import check_ordering  # it builds on this module's helpers
+
+    return check_ordering(evaluation)
+
+
 ALL_CHECKS = {
     "builtin-schemas": check_builtin_schemas,
     "custom-resources": check_custom_resources,
@@ -269,6 +276,7 @@ ALL_CHECKS = {
     "plaintext-secrets": check_no_plaintext_secrets,
     "providers": check_providers,
     "unique-urns": check_unique_urns,
+    "crd-ordering": check_crd_ordering,
 }
 
 
