@@ -64,7 +64,7 @@ class PlatformGateway(pulumi.ComponentResource):
     def __init__(self, name: str, args: PlatformGatewayArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(f"{TYPE_PREFIX}:PlatformGateway", name, None, opts)
         crds = self._gateway_api_crds(name) if args.config.install_gateway_api_crds else []
-        # Istio after cert-manager (args.depends_on): the platform's install order is cert-manager, Istio, Knative, KServe.
+        # Istio after cert-manager (args.depends_on): the install order is cert-manager, Istio, Knative, KServe.
         implementation = (self._istio(name, args.profile, [*crds, *args.depends_on])
                           if args.config.mode == "istio" else [])
         ns = namespace(f"{name}-ns", NAMESPACE, "gateway", self)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
 import yaml
 
-from harness.checks import ALL_CHECKS
+from harness.checks import ALL_CHECKS, check_crd_ordering
 from harness.run import Evaluation, evaluate
 from tests.program.conftest import STACKS
 from tests.program.resources import (
@@ -169,3 +170,14 @@ def test_data_services_run_on_the_core_cluster_only(evaluations: dict[str, Evalu
     for chart in ("influxdb2", "seaweedfs", "cloudnative-pg", "mlflow", "jupyterhub"):
         assert [r.name for r in releases(evaluation, chart)] == [r.name for r in releases(evaluation, chart, core)]
         assert len(releases(evaluation, chart)) == 1
+
+
+def test_the_ordering_check_catches_the_database_created_before_its_operator(evaluations: dict[str, Evaluation]) -> None:
+    evaluation = evaluations["dev"]
+    [operator] = releases(evaluation, "cloudnative-pg")
+    cluster = one(evaluation, "kubernetes:postgresql.cnpg.io/v1:Cluster", "mlflow-db", "mlflow")
+    assert comes_after(evaluation, cluster, operator)
+    unordered = dataclasses.replace(cluster, dependencies=tuple(d for d in cluster.dependencies if d != operator.urn))
+    broken = dataclasses.replace(evaluation, resources=[unordered if r is cluster else r for r in evaluation.resources])
+    problems = check_crd_ordering(broken)
+    assert len(problems) == 1 and "mlflow-db-cluster" in problems[0] and "postgresql.cnpg.io" in problems[0]
