@@ -3,8 +3,9 @@
 Authentication, from config:
 - sharedPassword (labs): JupyterHub 5's SharedPasswordAuthenticator. Users log
   in with any name and one generated password (24 characters; read it with
-  `kubectl -n jupyterhub get secret jupyterhub-auth`); `admin` logging in with the separate admin password (40 characters) is an
-  admin. Both passwords reach the hub as env from the Secret, never as values.
+  `kubectl -n jupyterhub get secret jupyterhub-auth`); `admin` logging in with
+  the separate admin password (40 characters) is an admin. Both passwords
+  reach the hub as env from the Secret, never as values.
   (DummyAuthenticator accepts any password and NativeAuthenticator lets the
   first visitor claim the admin name: neither is safe behind a public gateway.)
 - oauth: GenericOAuthenticator against the site's identity provider; the client

@@ -110,9 +110,10 @@ class Mlflow(pulumi.ComponentResource):
             pulumi.ResourceOptions(parent=self),
         )
         s3 = args.object_store.credentials_secret(f"{name}-s3-credentials", NAMESPACE, "ml-tracking", self, [ns])
+        values = mlflow_values(args.profile, args.domain, database, args.object_store)
         self.release = helm_release(
-            f"{name}-release", "mlflow", NAMESPACE, mlflow_values(args.profile, args.domain, database, args.object_store),
-            self, [ns, database.cluster, s3, *args.object_store.ready, *args.depends_on], release_name=RELEASE,
+            f"{name}-release", "mlflow", NAMESPACE, values, self,
+            [ns, database.cluster, s3, *args.object_store.ready, *args.depends_on], release_name=RELEASE,
         )
         self.tracking_uri = tracking_uri()
         if args.gateway is not None:

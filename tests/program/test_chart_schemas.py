@@ -35,7 +35,8 @@ def schema_errors(chart: str, values: dict[str, Any]) -> list[str]:
     schema = yaml.safe_load((folder / SCHEMA_FILES[chart]).read_text())
     defaults = yaml.safe_load((folder / "values.yaml").read_text())
     validator = jsonschema.Draft7Validator(schema)
-    return [f"{'.'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(merged(defaults, values))]
+    errors = validator.iter_errors(merged(defaults, values))
+    return [f"{'.'.join(map(str, e.absolute_path))}: {e.message}" for e in errors]
 
 
 @pytest.mark.parametrize("stack", STACKS)

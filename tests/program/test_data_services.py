@@ -52,8 +52,9 @@ def test_one_key_pair_reaches_the_store_mlflow_and_jupyterhub(evaluations: dict[
     assert all(set(data) == S3_KEYS for data in copies.values())
     assert len({tuple(sorted(data.items())) for data in copies.values()}) == 1
     store = release_values(evaluation, "seaweedfs")
-    assert store["s3"]["credentials"]["admin"] == {
-        "existingSecret": "s3-credentials", "accessKeyKey": "AWS_ACCESS_KEY_ID", "secretKeyKey": "AWS_SECRET_ACCESS_KEY"}
+    assert store["s3"]["credentials"]["admin"] == {"existingSecret": "s3-credentials",
+                                                  "accessKeyKey": "AWS_ACCESS_KEY_ID",
+                                                  "secretKeyKey": "AWS_SECRET_ACCESS_KEY"}
     assert store["s3"]["enableAuth"] is True
     assert [bucket["name"] for bucket in store["s3"]["createBuckets"]] == ["mlflow", "models", "datasets"]
 
@@ -172,7 +173,9 @@ def test_data_services_run_on_the_core_cluster_only(evaluations: dict[str, Evalu
         assert len(releases(evaluation, chart)) == 1
 
 
-def test_the_ordering_check_catches_the_database_created_before_its_operator(evaluations: dict[str, Evaluation]) -> None:
+def test_the_ordering_check_catches_the_database_created_before_its_operator(
+    evaluations: dict[str, Evaluation],
+) -> None:
     evaluation = evaluations["dev"]
     [operator] = releases(evaluation, "cloudnative-pg")
     cluster = one(evaluation, "kubernetes:postgresql.cnpg.io/v1:Cluster", "mlflow-db", "mlflow")

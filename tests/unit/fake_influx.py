@@ -31,7 +31,9 @@ def _run(state: dict, args: list[str]) -> tuple[int, str]:
         return 0, "OK"
     if args[:2] == ["bucket", "list"]:
         bucket = state["buckets"].get(_flag(args, "--name"))
-        return (0, f"{bucket['id']}\t{_flag(args, '--name')}\t{bucket['retention']}") if bucket else (1, "Error: bucket not found")
+        if bucket is None:
+            return 1, "Error: bucket not found"
+        return 0, f"{bucket['id']}\t{_flag(args, '--name')}\t{bucket['retention']}"
     if args[:2] == ["bucket", "create"]:
         state["buckets"][_flag(args, "--name")] = {"id": "b-new", "retention": _flag(args, "--retention")}
         return 0, f"b-new\t{_flag(args, '--name')}"
