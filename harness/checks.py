@@ -32,6 +32,8 @@ SECRET_PLACEHOLDER = "[secret]"
 SECRET_LOOKING_KEY = re.compile(
     r"(?i)(password|passwd|token|secretkey|secret_key|accesskey|access_key|apikey|api_key|privatekey|private_key)$"
 )
+# Keys that name where a secret is kept (an existing Secret's name or one of its keys), not a secret itself.
+SECRET_REFERENCE_KEYS = ("existingSecret", "keyOf")
 SECRET_LOOKING_ENV = re.compile(r"(?i)(PASSWORD|PASSWD|TOKEN|SECRET|SECRET_KEY|ACCESS_KEY|API_KEY|PRIVATE_KEY)$")
 
 
@@ -119,6 +121,16 @@ def _strict(schema: Any) -> Any:
     return schema
 
 
+ENVELOPE = ("apiVersion", "kind", "metadata")
+
+
+def _without_envelope(schema: dict[str, Any]) -> dict[str, Any]:
+    """The schema of a body without apiVersion/kind/metadata (validated elsewhere; some CRDs mark them required)."""
+    required = [name for name in schema.get("required", []) if name not in ENVELOPE]
+    trimmed = {k: v for k, v in schema.items() if k != "required"}
+    return {**trimmed, "required": required} if required else trimmed
+
+
 @cache
 def crd_schemas(shared: Path = SHARED) -> dict[tuple[str, str, str], dict[str, Any]]:
     schemas: dict[tuple[str, str, str], dict[str, Any]] = {}
@@ -130,7 +142,8 @@ def crd_schemas(shared: Path = SHARED) -> dict[tuple[str, str, str], dict[str, A
             for version in spec["versions"]:
                 schema = version.get("schema", {}).get("openAPIV3Schema")
                 if schema is not None:
-                    schemas[(spec["group"], version["name"], spec["names"]["kind"])] = _strict(schema)
+                    schemas[(spec["group"], version["name"], spec["names"]["kind"])] = _without_envelope(
+                        _strict(schema))
     return schemas
 
 
@@ -144,7 +157,7 @@ def check_custom_resources(evaluation: Evaluation, shared: Path = SHARED) -> lis
             problems.append(f"{resource.type} {resource.name}: no CRD schema for {group}/{version} {kind} "
                             f"in {shared / 'crds'}")
             continue
-        body = {k: v for k, v in manifest(resource).items() if k not in ("apiVersion", "kind", "metadata")}
+        body = {k: v for k, v in manifest(resource).items() if k not in ENVELOPE}
         validator = jsonschema.Draft7Validator(schema)
         for error in sorted(validator.iter_errors(body), key=lambda e: list(e.absolute_path)):
             where = ".".join(str(p) for p in error.absolute_path) or "(top level)"
@@ -195,7 +208,8 @@ def check_no_plaintext_secrets(evaluation: Evaluation) -> list[str]:
             where = f"{resource.type} {resource.name}: {'.'.join(path)}"
             if isinstance(value, str) and any(secret in value for secret in known):
                 problems.append(f"{where}: a secret value in plain text")
-            elif path and SECRET_LOOKING_KEY.search(path[-1]) and isinstance(value, str) and value:
+            elif (path and SECRET_LOOKING_KEY.search(path[-1]) and not path[-1].startswith(SECRET_REFERENCE_KEYS)
+                  and isinstance(value, str) and value):
                 problems.append(f"{where}: a secret-looking key with a literal value (make it a Pulumi secret)")
             elif (isinstance(value, dict) and isinstance(value.get("name"), str) and "value" in value
                   and SECRET_LOOKING_ENV.search(value["name"]) and isinstance(value["value"], str)
@@ -252,6 +266,13 @@ def check_deterministic(first: Evaluation, second: Evaluation) -> list[str]:
     return [f"two runs differ at {urn}" for urn in differing]
 
 
+def check_crd_ordering(evaluation: Evaluation) -> list[str]:
+    """CRDs before their custom resources, namespaces before their objects, charts in order (harness/ordering.py)."""
+    from harness.ordering import check_ordering  # it builds on this module's helpers
+
+    return check_ordering(evaluation)
+
+
 ALL_CHECKS = {
     "builtin-schemas": check_builtin_schemas,
     "custom-resources": check_custom_resources,
@@ -259,6 +280,7 @@ ALL_CHECKS = {
     "plaintext-secrets": check_no_plaintext_secrets,
     "providers": check_providers,
     "unique-urns": check_unique_urns,
+    "crd-ordering": check_crd_ordering,
 }
 
 

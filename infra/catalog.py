@@ -63,6 +63,14 @@ CHARTS: dict[str, Chart] = {
         Chart("kserve-resources", "v0.20.0", oci="oci://ghcr.io/kserve/charts/kserve-resources"),
         Chart("kserve-runtime-configs", "v0.20.0", oci="oci://ghcr.io/kserve/charts/kserve-runtime-configs"),
         Chart("kepler", "0.11.4", oci="oci://quay.io/sustainable_computing_io/charts/kepler"),
+        Chart("influxdb2", "2.1.2", repo="https://helm.influxdata.com/"),
+        Chart("seaweedfs", "4.44.0", repo="https://seaweedfs.github.io/seaweedfs/helm"),
+        # Unmaintained upstream since Feb 2026 (frozen images): only for sites that already run MinIO.
+        Chart("minio", "5.4.0", repo="https://charts.min.io/"),
+        Chart("cloudnative-pg", "0.29.0", repo="https://cloudnative-pg.github.io/charts",
+              installs_crds=("postgresql.cnpg.io",)),
+        Chart("mlflow", "1.11.5", repo="https://community-charts.github.io/helm-charts"),
+        Chart("jupyterhub", "4.4.0", repo="https://hub.jupyter.org/helm-chart/"),
     )
 }
 
@@ -83,6 +91,10 @@ IMAGES: dict[str, Image] = {
     "redis": Image("docker.io/library/redis", "8.10.1-alpine"),
     # Our apps (Dockerfile), built and pushed by .github/workflows; the tag is the project's version.
     "apps": Image("ghcr.io/success6g/success6g-edge-apps", "0.1.0"),
+    # InfluxDB 2.x, never `latest` (it moved to InfluxDB 3). The image also carries the influx CLI the setup Job uses.
+    "influxdb": Image("docker.io/library/influxdb", "2.7.12-alpine"),
+    "postgres": Image("ghcr.io/cloudnative-pg/postgresql", "17.6-standard-trixie"),
+    "jupyter-singleuser": Image("quay.io/jupyter/scipy-notebook", "2025-12-31"),
 }
 
 

@@ -194,9 +194,10 @@ class KServeConfig(Model):
     model_namespace: DnsLabel = "models"
     runtimes: list[KServeRuntime] = Field(default_factory=lambda: ["mlserver", "lgbserver", "sklearnserver"],
                                           min_length=1)
-    # Until the object store's component hands its endpoint over (see platform.py), the one KServe reads.
-    s3_endpoint: str = Field(default="http://seaweedfs-s3.storage.svc:8333",
-                             pattern=r"^https?://[A-Za-z0-9.-]+(:\d+)?/?$")
+    # KServe on the core cluster's own nodes reads the platform's object store. Elsewhere it needs the store
+    # as published to it (e.g. through the gateway) and the s3AccessKeyId/s3SecretAccessKey secrets.
+    s3_endpoint: str | None = Field(default=None, pattern=r"^https?://[A-Za-z0-9.-]+(:\d+)?/?$",
+                                    description="the object store for clusters without it, http(s)://host[:port]")
     s3_region: str = "us-east-1"
 
 
@@ -218,10 +219,63 @@ class VehicleApiConfig(Model):
 class WorkerConfig(Model):
     model_uri: str = Field(default="models:/vehicle-condition@production",
                            description="local path, s3:// URI or MLflow registry URI of the model")
-    influx_url: str | None = Field(default=None, description="InfluxDB 2 the edge writes to; default the core's")
     batch_size: int = Field(default=500, ge=1)
     batch_max_wait_ms: int = Field(default=200, ge=1)
     write_concurrency: int = Field(default=2, ge=1)
+
+
+class InfluxDbConfig(Model):
+    organization: str = Field(default="success6g", min_length=1)
+    bucket: str = Field(default="predictions", pattern=r"^[a-z0-9][-a-z0-9_]*$", description="the predictions bucket")
+    retention: str = Field(default="30d", pattern=r"^\d+[mhdw]$", description="how long predictions are kept")
+    storage_gb: int = Field(default=20, ge=1)
+
+
+class ObjectStoreConfig(Model):
+    backend: Literal["seaweedfs", "minio"] = Field(
+        default="seaweedfs", description="minio only for sites that already run it (unmaintained since Feb 2026)"
+    )
+    storage_gb: int = Field(default=50, ge=1)
+
+
+class PostgresConfig(Model):
+    instances: int | None = Field(default=None, ge=1, le=5, description="1 on the minimal profile, 2 on full")
+    storage_gb: int | None = Field(default=None, ge=1, description="5 on the minimal profile, 20 on full")
+
+
+class MlflowConfig(Model):
+    database: PostgresConfig = PostgresConfig()
+
+
+class OAuthConfig(Model):
+    authorize_url: str = Field(pattern=r"^https://")
+    token_url: str = Field(pattern=r"^https://")
+    userdata_url: str = Field(pattern=r"^https://")
+    client_id: str = Field(default="jupyterhub", min_length=1)
+    username_claim: str = "preferred_username"
+    scopes: list[str] = Field(default_factory=lambda: ["openid", "profile", "email"])
+    allowed_groups: list[str] = Field(default_factory=list, description="empty: every user of the provider")
+
+
+class JupyterHubAuthConfig(Model):
+    mode: Literal["sharedPassword", "oauth"] = Field(
+        default="sharedPassword",
+        description="sharedPassword: one generated password (labs); oauth: the site's identity provider",
+    )
+    oauth: OAuthConfig | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> JupyterHubAuthConfig:
+        if self.mode == "oauth" and self.oauth is None:
+            raise ValueError("mode 'oauth' needs 'oauth' (authorizeUrl, tokenUrl, userdataUrl of the provider)")
+        if self.mode == "sharedPassword" and self.oauth is not None:
+            raise ValueError("mode 'sharedPassword' does not use 'oauth'; remove it or set mode 'oauth'")
+        return self
+
+
+class JupyterHubConfig(Model):
+    auth: JupyterHubAuthConfig = JupyterHubAuthConfig()
+    user_storage_gb: int = Field(default=10, ge=1)
 
 
 class ComponentsConfig(Model):
@@ -229,6 +283,10 @@ class ComponentsConfig(Model):
     gateway: bool = True
     monitoring: bool = True
     data_path: bool = True
+    influxdb: bool = True
+    object_store: bool = True
+    mlflow: bool = True
+    jupyterhub: bool = True
 
 
 class StackConfig(Model):
@@ -243,6 +301,10 @@ class StackConfig(Model):
     worker: WorkerConfig = WorkerConfig()
     kserve: KServeConfig = KServeConfig()
     kepler: KeplerConfig = KeplerConfig()
+    influxdb: InfluxDbConfig = InfluxDbConfig()
+    object_store: ObjectStoreConfig = ObjectStoreConfig()
+    mlflow: MlflowConfig = MlflowConfig()
+    jupyterhub: JupyterHubConfig = JupyterHubConfig()
 
     @model_validator(mode="after")
     def _consistent(self) -> StackConfig:
@@ -257,6 +319,7 @@ class StackConfig(Model):
             raise ValueError("components.gateway needs components.certManager (its TLS certificates)")
         self._check_kserve()
         self._check_kepler()
+        self._check_data_services()
         return self
 
     def _check_kserve(self) -> None:
@@ -289,6 +352,15 @@ class StackConfig(Model):
                                  "powerSource 'rapl'; Kepler 0.11 reads RAPL only and measures nothing there "
                                  "(set nodes.{role}.powerSource: rapl on bare-metal pools, or remove the role)")
 
+    def _check_data_services(self) -> None:
+        enabled = self.components
+        if enabled.mlflow and not enabled.object_store:
+            raise ValueError("components.mlflow needs components.objectStore (its artifact store)")
+        if enabled.data_path and not enabled.influxdb:
+            raise ValueError("components.dataPath needs components.influxdb (where the workers write predictions)")
+        if enabled.jupyterhub and not (enabled.mlflow and enabled.object_store):
+            raise ValueError("components.jupyterhub needs components.mlflow and components.objectStore")
+
     @property
     def core_cluster(self) -> ClusterConfig:
         return next(cluster for cluster in self.clusters if "core" in cluster.roles)
@@ -299,8 +371,11 @@ class StackConfig(Model):
 SECRET_KEYS: dict[str, str] = {
     "grafanaAdminPassword": "Grafana's admin password (generated when unset)",
     "vehicleApiPassword": "the edge Redis (vehicle API) password (generated when unset)",
-    "s3AccessKeyId": "the S3 object store's access key id for KServe's model downloads (generated when unset)",
-    "s3SecretAccessKey": "the S3 object store's secret access key for KServe's model downloads (generated when unset)",
+    "s3AccessKeyId": "S3 access key id for KServe on clusters without the object store (with kserve.s3Endpoint)",
+    "s3SecretAccessKey": "S3 secret key for KServe on clusters without the object store (with kserve.s3Endpoint)",
+    "influxdbAdminPassword": "InfluxDB's admin password (generated when unset)",
+    "influxdbAdminToken": "InfluxDB's operator token (generated when unset)",
+    "jupyterhubOauthClientSecret": "JupyterHub's OAuth client secret (required with jupyterhub.auth.mode oauth)",
 }
 
 

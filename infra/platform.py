@@ -10,13 +10,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pulumi
-import pulumi_random as random
 
 from apps.vehicle_api import deploy as vehicle_api
 from apps.worker import deploy as worker
+from infra import data_services
 from infra.clusters import cluster_provider
 from infra.components import cert_manager, dashboards, energy, gateway, kepler, knative, kserve, monitoring
 from infra.components.base import TYPE_PREFIX, GatewayRef, Workload, namespace
+from infra.components.object_store import ObjectStoreAccess
+from infra.components.secrets import configured_or_generated
 from infra.config import ClusterConfig, ConfigError, Role, StackConfig, StackSecrets
 from infra.profiles import CapacityError, Placement, check_capacity
 
@@ -44,8 +46,7 @@ def cluster_components(cluster: ClusterConfig, config: StackConfig) -> list[Depl
             deployments.append(Deployment("cert-manager", "edge"))
         if enabled.monitoring and config.monitoring.edge_agent:
             deployments.append(Deployment("monitoring-agent", "edge"))
-    if "edge" in cluster.roles and enabled.data_path:
-        deployments.append(Deployment("data-path", "edge"))
+    deployments.extend(Deployment(component, role) for component, role in data_services.placements(cluster, config))
     deployments.extend(Deployment("kepler", role) for role in kepler.kepler_roles(cluster, config))
     if config.kserve.enabled and config.kserve.role in cluster.roles:
         if config.kserve.mode == "Knative":
@@ -54,12 +55,16 @@ def cluster_components(cluster: ClusterConfig, config: StackConfig) -> list[Depl
     if "core" in cluster.roles and enabled.monitoring:
         deployments.append(Deployment("power-rules", "core"))
         deployments.append(Deployment("dashboards", "core"))
+    if "edge" in cluster.roles and enabled.data_path:
+        deployments.append(Deployment("data-path", "edge"))
     return deployments
 
 
 def component_workloads(component: str, config: StackConfig) -> tuple[Workload, ...]:
     if component == "gateway":
         return gateway.ISTIO_WORKLOADS if config.gateway.mode == "istio" else ()
+    if component in data_services.CONFIGURED_WORKLOADS:
+        return data_services.CONFIGURED_WORKLOADS[component](config)
     return COMPONENT_WORKLOADS[component]
 
 
@@ -73,6 +78,7 @@ COMPONENT_WORKLOADS: dict[str, tuple[Workload, ...]] = {
     "kserve": kserve.WORKLOADS,
     "power-rules": (),
     "dashboards": (),
+    **data_services.WORKLOADS,
 }
 
 
@@ -96,10 +102,11 @@ class BuildContext:
     cluster_issuer: pulumi.Input[str] | None = None
     gateway: GatewayRef | None = None
     crd_releases: list[pulumi.Resource] = field(default_factory=list)
-    monitoring_release: pulumi.Resource | None = None
+    monitoring_release: pulumi.Resource | None = None  # the release that runs Grafana, where there is one
+    prometheus_operator: pulumi.Resource | None = None  # the release that installs ServiceMonitor & co., if any
     namespaces: dict[str, pulumi.Resource] = field(default_factory=dict)  # shared by several releases
-    object_store: kserve.ObjectStoreAccess | None = None  # set by the object store's component when it runs first
     model_serving: kserve.KServe | None = None  # KServe: its service_account and model_namespace, for InferenceServices
+    data: data_services.DataServicesContext = field(default_factory=data_services.DataServicesContext)
 
 
 def _build_cert_manager(ctx: BuildContext, role: Role) -> None:
@@ -135,37 +142,34 @@ def _build_monitoring(ctx: BuildContext, role: Role, agent: bool = False) -> Non
         pulumi.ResourceOptions(parent=ctx.parent),
     )
     ctx.crd_releases.append(component.release)
-    ctx.monitoring_release = component.release
-
-
-EDGE_APPS_NAMESPACE = "vehicle-data"
-INFLUX_ORG = "success6g"
-INFLUX_BUCKET = "predictions"
+    ctx.prometheus_operator = component.release
+    if not agent:
+        ctx.monitoring_release = component.release
 
 
 def _build_data_path(ctx: BuildContext, role: Role) -> None:
-    """The vehicle API and the inference worker on every edge node of the cluster."""
+    """The vehicle API and the inference worker on every edge node, in the edge apps namespace.
+
+    The data services made that namespace, with the InfluxDB write credential and connection in it.
+    """
     name = f"{ctx.cluster.name}-data-path"
-    ns = namespace(f"{name}-ns", EDGE_APPS_NAMESPACE, "data-path", ctx.parent)
-    password = ctx.secrets.get("vehicleApiPassword") or random.RandomPassword(
-        f"{name}-vehicle-api-password", length=32, special=False, opts=pulumi.ResourceOptions(parent=ctx.parent)
-    ).result
+    ns = ctx.data.edge_apps_namespace
+    assert ns is not None  # StackConfig: components.dataPath needs components.influxdb
+    password = configured_or_generated(ctx.secrets.get("vehicleApiPassword"), f"{name}-vehicle-api-password",
+                                       ctx.parent)
     vehicle_api.VehicleApi(
         f"{name}-vehicle-api",
-        vehicle_api.VehicleApiArgs(namespace=EDGE_APPS_NAMESPACE, config=ctx.config.vehicle_api,
+        vehicle_api.VehicleApiArgs(namespace=data_services.EDGE_APPS_NAMESPACE, config=ctx.config.vehicle_api,
                                    profile=ctx.config.profile, password=password,
                                    worker_selector=worker.SELECTOR, depends_on=[ns]),
         pulumi.ResourceOptions(parent=ctx.parent),
     )
-    monitors = [ctx.monitoring_release] if ctx.monitoring_release is not None else []
+    monitors = [ctx.prometheus_operator] if ctx.prometheus_operator is not None else []
     worker.InferenceWorker(
         f"{name}-worker",
-        worker.InferenceWorkerArgs(
-            namespace=EDGE_APPS_NAMESPACE, config=ctx.config.worker, profile=ctx.config.profile,
-            site=ctx.cluster.name,
-            influx_url=ctx.config.worker.influx_url or f"https://influxdb.{ctx.config.domain}",
-            influx_org=INFLUX_ORG, influx_bucket=INFLUX_BUCKET,
-            monitoring=ctx.monitoring_release is not None, depends_on=[ns, *monitors]),
+        worker.InferenceWorkerArgs(namespace=data_services.EDGE_APPS_NAMESPACE, config=ctx.config.worker,
+                                   profile=ctx.config.profile, site=ctx.cluster.name,
+                                   monitoring=ctx.prometheus_operator is not None, depends_on=[ns, *monitors]),
         pulumi.ResourceOptions(parent=ctx.parent),
     )
 
@@ -191,32 +195,21 @@ def _build_knative_serving(ctx: BuildContext, role: Role) -> None:
     ctx.crd_releases.extend(component.ready)
 
 
-def _interim_object_store(ctx: BuildContext) -> kserve.ObjectStoreAccess:
-    """The S3 access KServe reads until the object store's component sets ctx.object_store (see the report).
-
-    Credentials are the configured s3AccessKeyId/s3SecretAccessKey, or generated on the core cluster,
-    where the store runs; another cluster cannot guess generated ones, nor reach an in-cluster endpoint.
-    """
+def _kserve_object_store(ctx: BuildContext) -> ObjectStoreAccess:
+    """The platform's store where it runs on this cluster; elsewhere the store as published (kserve.s3Endpoint)."""
     config = ctx.config.kserve
+    if ctx.data.object_store is not None and config.s3_endpoint is None:
+        return ctx.data.object_store
     configured = {key: ctx.secrets.get(key) for key in ("s3AccessKeyId", "s3SecretAccessKey")}
-    if "core" not in ctx.cluster.roles:
-        fixes = [f"set kserve.s3Endpoint to an address it can reach (now {config.s3_endpoint!r})"
-                 ] if ".svc" in config.s3_endpoint else []
-        missing = sorted(key for key, value in configured.items() if value is None)
-        if missing:
-            fixes.append(f"set the secrets {missing} (generated ones exist on the core cluster only)")
-        if fixes:
-            raise ConfigError(f"cluster {ctx.cluster.name!r} runs KServe away from the object store (core "
-                              f"cluster): {'; '.join(fixes)}")
-
-    def secret(key: str, resource: str) -> pulumi.Input[str]:
-        return configured[key] or random.RandomPassword(
-            f"{ctx.cluster.name}-{resource}", length=32, special=False, opts=pulumi.ResourceOptions(parent=ctx.parent)
-        ).result
-
-    return kserve.ObjectStoreAccess(endpoint=config.s3_endpoint, region=config.s3_region,
-                                    access_key_id=secret("s3AccessKeyId", "s3-access-key-id"),
-                                    secret_access_key=secret("s3SecretAccessKey", "s3-secret-access-key"))
+    missing = [f"success6g-edge:{key}" for key, value in configured.items() if value is None]
+    if config.s3_endpoint is None:
+        missing.insert(0, "success6g-edge:kserve.s3Endpoint")
+    if missing:
+        raise ConfigError(f"cluster {ctx.cluster.name!r} runs KServe without the object store (it runs on the core "
+                          f"cluster); set {', '.join(missing)}, or kserve.role to a role of the core cluster")
+    assert config.s3_endpoint is not None
+    return ObjectStoreAccess.from_url(config.s3_endpoint, configured["s3AccessKeyId"],
+                                      configured["s3SecretAccessKey"], region=config.s3_region)
 
 
 def _build_kserve(ctx: BuildContext, role: Role) -> None:
@@ -227,7 +220,7 @@ def _build_kserve(ctx: BuildContext, role: Role) -> None:
             mode=config.mode, role=role, profile=ctx.config.profile, domain=ctx.config.domain,
             gateway=ctx.gateway, gateway_class=ctx.config.gateway.gateway_class if ctx.gateway else None,
             model_namespace=config.model_namespace, runtimes=tuple(config.runtimes),
-            storage=ctx.object_store or _interim_object_store(ctx), depends_on=list(ctx.crd_releases)),
+            storage=_kserve_object_store(ctx), depends_on=list(ctx.crd_releases)),
         pulumi.ResourceOptions(parent=ctx.parent),
     )
     ctx.crd_releases.append(component.crds)
@@ -257,6 +250,7 @@ BUILDERS: dict[str, Callable[[BuildContext, Role], None]] = {
     "kserve": _build_kserve,
     "power-rules": _build_power_rules,
     "dashboards": _build_dashboards,
+    **data_services.BUILDERS,
 }
 
 
@@ -271,6 +265,7 @@ class ClusterServicesArgs:
     cluster: ClusterConfig
     config: StackConfig
     secrets: StackSecrets
+    shared: data_services.SharedCredentials = field(default_factory=data_services.SharedCredentials)
 
 
 class ClusterServices(pulumi.ComponentResource):
@@ -279,6 +274,7 @@ class ClusterServices(pulumi.ComponentResource):
     def __init__(self, name: str, args: ClusterServicesArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(f"{TYPE_PREFIX}:ClusterServices", name, None, opts)
         ctx = BuildContext(cluster=args.cluster, config=args.config, secrets=args.secrets, parent=self)
+        ctx.data.shared = args.shared
         for deployment in cluster_components(args.cluster, args.config):
             BUILDERS[deployment.component](ctx, deployment.role)
         self.register_outputs({})
@@ -297,9 +293,10 @@ class Platform(pulumi.ComponentResource):
                 check_capacity(cluster, args.config.profile, cluster_placements(cluster, args.config))
             except CapacityError as error:
                 raise pulumi.RunError(f"stack {stack!r}: {error}") from None
+        shared = data_services.shared_credentials(self, args.config)
         for cluster in args.config.clusters:
             provider = cluster_provider(cluster, stack)
-            ClusterServices(cluster.name, ClusterServicesArgs(cluster, args.config, args.secrets),
+            ClusterServices(cluster.name, ClusterServicesArgs(cluster, args.config, args.secrets, shared),
                             pulumi.ResourceOptions(parent=self, providers={"kubernetes": provider}))
         self.clusters = [cluster.name for cluster in args.config.clusters]
         self.register_outputs({"clusters": self.clusters})

@@ -93,6 +93,21 @@ ESTIMATED: dict[str, Resources] = {
     "knative-operator-webhook": Resources(0.1, 0.105),
     # KServe v0.20.0's kube-rbac-proxy sidecar: the chart's requests (100m / 300Mi), not measured.
     "kserve-rbac-proxy": Resources(0.1, 0.315),
+    # Data services (issue 3): not measured on the project's cluster yet; sized from the upstream charts'
+    # examples and the services' idle footprint, to be replaced by measurements.
+    "influxdb-setup": Resources(0.05, 0.064),  # the short-lived Job that creates the v1 write/read authorizations
+    "seaweedfs-master": Resources(0.05, 0.1),
+    "seaweedfs-volume": Resources(0.2, 0.5),
+    "seaweedfs-filer": Resources(0.1, 0.25),
+    "seaweedfs-s3": Resources(0.1, 0.2),
+    "seaweedfs-admin": Resources(0.05, 0.1),
+    "minio": Resources(0.25, 1.0),
+    "cnpg-operator": Resources(0.05, 0.1),
+    "postgres": Resources(0.25, 0.5),
+    "mlflow": Resources(0.2, 0.5),
+    "jupyterhub-hub": Resources(0.1, 0.3),
+    "jupyterhub-proxy": Resources(0.05, 0.1),
+    "jupyter-user": Resources(0.5, 1.0),  # one user's notebook pod (started on demand, not in the capacity plan)
 }
 FIGURES: dict[str, Resources] = {**MEASURED, **ESTIMATED}
 
@@ -134,6 +149,10 @@ MINIMAL_OVERRIDES: dict[str, Resources] = {
     "inference": Resources(0.5, 0.5),  # the worker: ~232 MB peak RSS measured (DESIGN.md)
     "istiod": Resources(0.2, 0.5),
     "istio-ingressgateway": Resources(0.2, 0.25),
+    "seaweedfs-volume": Resources(0.1, 0.25),
+    "minio": Resources(0.1, 0.5),
+    "postgres": Resources(0.1, 0.25),
+    "mlflow": Resources(0.1, 0.3),
 }
 
 # Workloads that run one pod per node of their role (DaemonSets).

@@ -22,8 +22,8 @@ from infra.components.base import (
     pod_security,
     role_selector,
     secret_env,
-    secret_from,
 )
+from infra.components.secrets import opaque_secret
 from infra.config import ProfileName, VehicleApiConfig
 from infra.profiles import requirement
 
@@ -59,8 +59,8 @@ class VehicleApi(pulumi.ComponentResource):
         super().__init__(f"{TYPE_PREFIX}:VehicleApi", name, None, opts)
         pod_labels = labels(NAME, "vehicle-api")
         selector = {"app.kubernetes.io/name": NAME}
-        auth = secret_from(f"{name}-auth", AUTH_SECRET, args.namespace, "password", args.password, "vehicle-api",
-                           self, args.depends_on)
+        auth = opaque_secret(f"{name}-auth", AUTH_SECRET, args.namespace, {"password": args.password},
+                             "vehicle-api", self, args.depends_on)
         data_volume = (
             k8s.core.v1.VolumeArgs(name="data", host_path=k8s.core.v1.HostPathVolumeSourceArgs(
                 path=DATA_DIR, type="DirectoryOrCreate"))
@@ -100,12 +100,12 @@ class VehicleApi(pulumi.ComponentResource):
             ),
             opts=child(self, [auth]),
         )
-        self._services(name, args.namespace, pod_labels, selector, args.config.node_port)
+        self._services(name, args.namespace, pod_labels, selector, args.config.node_port, args.depends_on)
         self._network_policy(name, args, selector)
         self.register_outputs({})
 
     def _services(self, name: str, namespace: str, pod_labels: dict[str, str], selector: dict[str, str],
-                  node_port: int) -> None:
+                  node_port: int, depends_on: list[pulumi.Resource]) -> None:
         port = k8s.core.v1.ServicePortArgs(name="redis", port=PORT, target_port="redis")
         k8s.core.v1.Service(
             f"{name}-nodeport",
@@ -114,14 +114,14 @@ class VehicleApi(pulumi.ComponentResource):
                 type="NodePort", external_traffic_policy="Local", selector=selector,
                 ports=[k8s.core.v1.ServicePortArgs(name="redis", port=PORT, target_port="redis",
                                                    node_port=node_port)]),
-            opts=child(self),
+            opts=child(self, depends_on),
         )
         k8s.core.v1.Service(
             f"{name}-local",
             metadata=k8s.meta.v1.ObjectMetaArgs(name=LOCAL_SERVICE, namespace=namespace, labels=pod_labels),
             spec=k8s.core.v1.ServiceSpecArgs(type="ClusterIP", internal_traffic_policy="Local", selector=selector,
                                              ports=[port]),
-            opts=child(self),
+            opts=child(self, depends_on),
         )
 
     def _network_policy(self, name: str, args: VehicleApiArgs, selector: dict[str, str]) -> None:
@@ -144,5 +144,5 @@ class VehicleApi(pulumi.ComponentResource):
                     ports=[k8s.networking.v1.NetworkPolicyPortArgs(port=PORT, protocol="TCP")],
                 )],
             ),
-            opts=child(self),
+            opts=child(self, args.depends_on),
         )

@@ -25,14 +25,13 @@ from infra.components.base import (
     role_selector,
     secret_env,
 )
+from infra.components.influxdb_edge import CONNECTION_CONFIGMAP, WRITE_TOKEN_SECRET
 from infra.config import ProfileName, WorkerConfig
 from infra.profiles import requirement
 
 NAME = "inference-worker"
 METRICS_PORT = 9108
 APP_UID = 10001  # the Dockerfile's USER
-INFLUX_TOKEN_SECRET = "influxdb-write-token"
-INFLUX_TOKEN_KEY = "token"
 MODEL_STORE_SECRET = "model-store-credentials"  # optional: only a model pulled from S3 / MLflow needs it
 SELECTOR = {"app.kubernetes.io/name": NAME}
 ALERTS = Path(__file__).with_name("alerts.yaml")
@@ -45,9 +44,6 @@ class InferenceWorkerArgs:
     config: WorkerConfig
     profile: ProfileName
     site: str
-    influx_url: str
-    influx_org: str
-    influx_bucket: str
     monitoring: bool  # whether this cluster has the Prometheus Operator's CRDs
     depends_on: list[pulumi.Resource]
 
@@ -57,9 +53,6 @@ def worker_env(args: InferenceWorkerArgs) -> list[k8s.core.v1.EnvVarArgs]:
         "REDIS_URL": f"redis://{LOCAL_SERVICE}.{args.namespace}.svc:{PORT}/0",
         "SITE": args.site,
         "MODEL_URI": args.config.model_uri,
-        "INFLUX_URL": args.influx_url,
-        "INFLUX_ORG": args.influx_org,
-        "INFLUX_BUCKET": args.influx_bucket,
         "BATCH_SIZE": str(args.config.batch_size),
         "BATCH_MAX_WAIT_MS": str(args.config.batch_max_wait_ms),
         "WRITE_CONCURRENCY": str(args.config.write_concurrency),
@@ -71,7 +64,8 @@ def worker_env(args: InferenceWorkerArgs) -> list[k8s.core.v1.EnvVarArgs]:
         *(k8s.core.v1.EnvVarArgs(name=key, value=value) for key, value in plain.items()),
         node,
         secret_env("REDIS_PASSWORD", AUTH_SECRET, "password"),
-        secret_env("INFLUX_TOKEN", INFLUX_TOKEN_SECRET, INFLUX_TOKEN_KEY),
+        # the write-only credential the data services made for this bucket (INFLUX_URL & co. come envFrom)
+        secret_env("INFLUX_TOKEN", WRITE_TOKEN_SECRET, "INFLUX_TOKEN"),
         secret_env("AWS_ACCESS_KEY_ID", MODEL_STORE_SECRET, "AWS_ACCESS_KEY_ID", optional=True),
         secret_env("AWS_SECRET_ACCESS_KEY", MODEL_STORE_SECRET, "AWS_SECRET_ACCESS_KEY", optional=True),
     ]
@@ -104,6 +98,8 @@ class InferenceWorker(pulumi.ComponentResource):
                             name="worker",
                             image=catalog.image("apps").ref,
                             env=worker_env(args),
+                            env_from=[k8s.core.v1.EnvFromSourceArgs(
+                                config_map_ref=k8s.core.v1.ConfigMapEnvSourceArgs(name=CONNECTION_CONFIGMAP))],
                             ports=[k8s.core.v1.ContainerPortArgs(name="metrics", container_port=METRICS_PORT)],
                             resources=requirement(args.profile, "inference").to_kubernetes(),
                             security_context=container_security(),

@@ -152,16 +152,3 @@ def secret_env(name: str, secret: str, key: str, optional: bool | None = None) -
     return k8s.core.v1.EnvVarArgs(name=name, value_from=k8s.core.v1.EnvVarSourceArgs(
         secret_key_ref=k8s.core.v1.SecretKeySelectorArgs(name=secret, key=key, optional=optional)))
 
-
-def secret_from(
-    resource_name: str, name: str, namespace_name: str, key: str, value: pulumi.Input[str], component: str,
-    parent: pulumi.Resource, depends_on: list[pulumi.Resource] | None = None,
-) -> k8s.core.v1.Secret:
-    """A one-key Opaque Secret whose value stays a Pulumi secret."""
-    return k8s.core.v1.Secret(
-        resource_name,
-        metadata=k8s.meta.v1.ObjectMetaArgs(name=name, namespace=namespace_name, labels=labels(name, component)),
-        type="Opaque",
-        string_data={key: pulumi.Output.secret(value)},
-        opts=child(parent, depends_on),
-    )

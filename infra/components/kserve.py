@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
-from urllib.parse import urlparse
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -29,44 +28,18 @@ from infra.components.base import (
     namespace,
     role_selector,
 )
+from infra.components.object_store import ObjectStoreAccess
 from infra.config import ProfileName, Role
 from infra.profiles import requirement
 
 NAMESPACE = "kserve"
 SERVICE_ACCOUNT = "kserve-models"
-S3_SECRET = "kserve-s3"
-ANNOTATION_PREFIX = "serving.kserve.io"
 WORKLOADS = (Workload("kserve-controller"), Workload("kserve-rbac-proxy"))
 # Every runtime kserve-runtime-configs v0.20.0 defines; those not configured are disabled
 # (vllmserver's image is tagged `latest`, which the platform never runs).
 CHART_RUNTIMES = ("tensorflow", "mlserver", "sklearnserver", "xgbserver", "huggingfaceserver",
                   "huggingfaceserver_multinode", "tritonserver", "pmmlserver", "predictiveserver",
                   "paddleserver", "lgbserver", "autogluonserver", "torchserve", "vllmserver")
-
-
-@dataclass(frozen=True)
-class ObjectStoreAccess:
-    """Where models are read from: an S3 endpoint URL (http(s)://host[:port]) and its credentials."""
-
-    endpoint: str
-    region: str
-    access_key_id: pulumi.Input[str]
-    secret_access_key: pulumi.Input[str]
-
-
-def s3_annotations(endpoint: str, region: str) -> dict[str, str]:
-    """The Secret annotations KServe's storage initializer turns into S3 settings."""
-    parsed = urlparse(endpoint)
-    if parsed.scheme not in ("http", "https") or not parsed.hostname or parsed.path not in ("", "/"):
-        raise ValueError(f"S3 endpoint {endpoint!r}: expected http(s)://host[:port] (e.g. "
-                         "http://seaweedfs-s3.storage.svc:8333)")
-    return {
-        f"{ANNOTATION_PREFIX}/s3-endpoint": parsed.netloc,  # host:port, without the scheme
-        f"{ANNOTATION_PREFIX}/s3-usehttps": "1" if parsed.scheme == "https" else "0",
-        f"{ANNOTATION_PREFIX}/s3-region": region,
-        # SeaweedFS (and most self-hosted stores) serve path-style buckets only.
-        f"{ANNOTATION_PREFIX}/s3-usevirtualbucket": "false",
-    }
 
 
 class ControllerValues(Values):
@@ -152,21 +125,13 @@ class KServe(pulumi.ComponentResource):
 
     def _storage_access(self, name: str, args: KServeArgs) -> str:
         models_ns = namespace(f"{name}-models-ns", args.model_namespace, "models", self)
-        secret = k8s.core.v1.Secret(
-            f"{name}-s3-secret",
-            metadata=k8s.meta.v1.ObjectMetaArgs(
-                name=S3_SECRET, namespace=args.model_namespace, labels=labels(S3_SECRET, "models"),
-                annotations=s3_annotations(args.storage.endpoint, args.storage.region)),
-            type="Opaque",
-            string_data={"AWS_ACCESS_KEY_ID": pulumi.Output.secret(args.storage.access_key_id),
-                         "AWS_SECRET_ACCESS_KEY": pulumi.Output.secret(args.storage.secret_access_key)},
-            opts=child(self, [models_ns]),
-        )
+        secret = args.storage.credentials_secret(f"{name}-s3-secret", args.model_namespace, "models", self,
+                                                 [models_ns, *args.storage.ready])
         k8s.core.v1.ServiceAccount(
             f"{name}-models-sa",
             metadata=k8s.meta.v1.ObjectMetaArgs(name=SERVICE_ACCOUNT, namespace=args.model_namespace,
                                                 labels=labels(SERVICE_ACCOUNT, "models")),
-            secrets=[k8s.core.v1.ObjectReferenceArgs(name=S3_SECRET)],
+            secrets=[k8s.core.v1.ObjectReferenceArgs(name=args.storage.secret_name)],
             opts=child(self, [models_ns, secret]),
         )
         return SERVICE_ACCOUNT

@@ -8,12 +8,12 @@ as an existing Secret so it never appears in the Helm values.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
-import pulumi_random as random
 from pydantic import Field
 
 from infra.components import alerting
@@ -23,13 +23,12 @@ from infra.components.base import (
     GatewayRef,
     Values,
     Workload,
-    child,
     helm_release,
     http_route,
-    labels,
     namespace,
     role_selector,
 )
+from infra.components.secrets import configured_or_generated, opaque_secret
 from infra.config import MonitoringConfig, ProfileName, Role
 from infra.profiles import requirement
 
@@ -190,14 +189,6 @@ class Monitoring(pulumi.ComponentResource):
     def _grafana_admin_secret(
         self, name: str, configured: pulumi.Input[str] | None, ns: pulumi.Resource
     ) -> k8s.core.v1.Secret:
-        if configured is None:
-            configured = random.RandomPassword(f"{name}-grafana-password", length=32, special=False,
-                                               opts=child(self)).result
-        return k8s.core.v1.Secret(
-            f"{name}-grafana-admin",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=GRAFANA_ADMIN_SECRET, namespace=NAMESPACE,
-                                                labels=labels("grafana", "monitoring")),
-            type="Opaque",
-            string_data={"admin-user": "admin", "admin-password": pulumi.Output.secret(configured)},
-            opts=child(self, [ns]),
-        )
+        password = configured_or_generated(configured, f"{name}-grafana-password", self)
+        return opaque_secret(f"{name}-grafana-admin", GRAFANA_ADMIN_SECRET, NAMESPACE,
+                             {"admin-user": "admin", "admin-password": password}, "monitoring", self, [ns])

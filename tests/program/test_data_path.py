@@ -40,10 +40,10 @@ def test_one_data_path_per_edge_cluster(evaluations: dict[str, Evaluation]) -> N
 def test_worker_reads_its_node_and_gets_secrets_by_reference(evaluations: dict[str, Evaluation], stack: str) -> None:
     for daemonset in find(evaluations[stack], "DaemonSet", "inference-worker"):
         env = env_of(daemonset)
-        assert env["REDIS_URL"]["value"] == "redis://vehicle-api-local.vehicle-data.svc:6379/0"
+        assert env["REDIS_URL"]["value"] == "redis://vehicle-api-local.edge-apps.svc:6379/0"
         assert env["NODE_NAME"]["valueFrom"] == {"fieldRef": {"fieldPath": "spec.nodeName"}}
         assert env["REDIS_PASSWORD"]["valueFrom"]["secretKeyRef"] == {"name": "vehicle-api-auth", "key": "password"}
-        assert env["INFLUX_TOKEN"]["valueFrom"]["secretKeyRef"] == {"name": "influxdb-write-token", "key": "token"}
+        assert env["INFLUX_TOKEN"]["valueFrom"]["secretKeyRef"] == {"name": "influxdb-write-token", "key": "INFLUX_TOKEN"}
         assert "value" not in env["REDIS_PASSWORD"] and "value" not in env["INFLUX_TOKEN"]
         pod = daemonset.inputs["spec"]["template"]["spec"]
         assert pod["nodeSelector"] == {"success6g.eu/role": "edge"}

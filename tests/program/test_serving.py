@@ -85,9 +85,11 @@ def test_models_read_s3_through_an_annotated_secret(evaluations: dict[str, Evalu
     evaluation = evaluations[stack]
     secret = one([r for r in evaluation.of_type(SECRET) if r.name.endswith("-kserve-s3-secret")])
     assert secret.inputs["metadata"]["namespace"] == "models"
+    assert secret.inputs["metadata"]["name"] == "s3-credentials"  # the object store's own credentials
     assert secret.inputs["metadata"]["annotations"] == {
-        "serving.kserve.io/s3-endpoint": "seaweedfs-s3.storage.svc:8333",
+        "serving.kserve.io/s3-endpoint": "seaweedfs-s3.object-store.svc.cluster.local:8333",
         "serving.kserve.io/s3-usehttps": "0",
+        "serving.kserve.io/s3-verifyssl": "0",
         "serving.kserve.io/s3-region": "us-east-1",
         "serving.kserve.io/s3-usevirtualbucket": "false",
     }
@@ -96,7 +98,7 @@ def test_models_read_s3_through_an_annotated_secret(evaluations: dict[str, Evalu
     account = one([r for r in evaluation.of_type("kubernetes:core/v1:ServiceAccount")
                    if r.name.endswith("-kserve-models-sa")])
     assert account.inputs["metadata"]["name"] == "kserve-models"
-    assert account.inputs["secrets"] == [{"name": "kserve-s3"}]
+    assert account.inputs["secrets"] == [{"name": "s3-credentials"}]
 
 
 @pytest.mark.parametrize(("stack", "roles"), [("dev", ["core"]), ("testing", ["core", "edge"]), ("edge", ["core"])])
@@ -198,8 +200,8 @@ def test_the_full_edge_bundle_on_a_4_gb_node_fails_before_anything_is_built() ->
 def test_kserve_away_from_the_store_needs_a_reachable_endpoint_and_credentials() -> None:
     evaluation = evaluate("edge", overrides={"success6g-edge:kserve": {"enabled": True, "role": "edge"}})
     message = str(evaluation.error)
-    assert "cluster 'edge-a' runs KServe away from the object store" in message
-    assert "kserve.s3Endpoint" in message and "s3AccessKeyId" in message
+    assert "cluster 'edge-a' runs KServe without the object store (it runs on the core cluster); set " \
+           "success6g-edge:kserve.s3Endpoint, success6g-edge:s3AccessKeyId, success6g-edge:s3SecretAccessKey" in message
 
 
 def test_kserve_on_edge_clusters_with_a_reachable_store_and_configured_credentials(tmp_path: Path) -> None:

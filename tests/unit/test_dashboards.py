@@ -84,8 +84,10 @@ def test_the_prediction_pipeline_reads_the_provisioned_influxdb(dashboards: dict
         assert panel["datasource"]["uid"] == INFLUX_DATASOURCE_UID
         for target in panel["targets"]:
             assert target["datasource"]["uid"] == INFLUX_DATASOURCE_UID
-            assert 'from(bucket: "predictions")' in target["query"]
-            assert f'r._measurement == "{PREDICTION_MEASUREMENT}"' in target["query"]
+            # InfluxQL over the 1.x-compatible API, read-only credential (infra/components/influxdb_grafana.py)
+            assert target["rawQuery"] is True
+            assert f'FROM "autogen"."{PREDICTION_MEASUREMENT}" WHERE $timeFilter' in target["query"]
+            assert '"anomaly_score"' in target["query"]
     assert any("s6g_worker_end_to_end_latency_seconds_bucket" in q for q in queries(predictions))
 
 

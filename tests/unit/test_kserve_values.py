@@ -5,16 +5,10 @@ from __future__ import annotations
 import pytest
 
 from infra.components.base import GatewayRef
-from infra.components.kserve import (
-    CHART_RUNTIMES,
-    KServeArgs,
-    ObjectStoreAccess,
-    resources_values,
-    runtime_values,
-    s3_annotations,
-)
+from infra.components.kserve import CHART_RUNTIMES, KServeArgs, resources_values, runtime_values
+from infra.components.object_store import ObjectStoreAccess
 
-STORE = ObjectStoreAccess("http://seaweedfs-s3.storage.svc:8333", "us-east-1", "id", "key")
+STORE = ObjectStoreAccess("seaweedfs-s3.object-store.svc.cluster.local:8333", "id", "key")
 
 
 def args(mode: str = "Standard", gateway: GatewayRef | None = None) -> KServeArgs:
@@ -23,26 +17,29 @@ def args(mode: str = "Standard", gateway: GatewayRef | None = None) -> KServeArg
                       runtimes=("lgbserver",), storage=STORE, depends_on=[])
 
 
-def test_an_in_cluster_http_endpoint_becomes_host_port_without_https() -> None:
-    assert s3_annotations("http://seaweedfs-s3.storage.svc:8333", "us-east-1") == {
-        "serving.kserve.io/s3-endpoint": "seaweedfs-s3.storage.svc:8333",
+def test_the_in_cluster_store_is_read_over_http_path_style() -> None:
+    assert STORE.kserve_annotations() == {
+        "serving.kserve.io/s3-endpoint": "seaweedfs-s3.object-store.svc.cluster.local:8333",
         "serving.kserve.io/s3-usehttps": "0",
+        "serving.kserve.io/s3-verifyssl": "0",
         "serving.kserve.io/s3-region": "us-east-1",
         "serving.kserve.io/s3-usevirtualbucket": "false",
     }
 
 
-def test_an_https_endpoint_turns_https_on() -> None:
-    annotations = s3_annotations("https://s3.edge.success6g.eu/", "eu-west-1")
+def test_a_published_https_endpoint_turns_https_on() -> None:
+    store = ObjectStoreAccess.from_url("https://s3.edge.success6g.eu/", "id", "key", region="eu-west-1")
+    annotations = store.kserve_annotations()
     assert annotations["serving.kserve.io/s3-endpoint"] == "s3.edge.success6g.eu"
     assert annotations["serving.kserve.io/s3-usehttps"] == "1"
     assert annotations["serving.kserve.io/s3-region"] == "eu-west-1"
+    assert store.endpoint_url == "https://s3.edge.success6g.eu"
 
 
 @pytest.mark.parametrize("endpoint", ["seaweedfs-s3.storage.svc:8333", "ftp://store:21", "http://store:8333/bucket"])
 def test_an_endpoint_kserve_cannot_use_is_refused_by_name(endpoint: str) -> None:
     with pytest.raises(ValueError, match="expected http\\(s\\)://host\\[:port\\]") as error:
-        s3_annotations(endpoint, "us-east-1")
+        ObjectStoreAccess.from_url(endpoint, "id", "key")
     assert repr(endpoint) in str(error.value)
 
 
