@@ -51,6 +51,9 @@ class Recorded:
     providers: dict[str, str]  # a component's provider map
     parent: str
     dependencies: tuple[str, ...]
+    ignore_changes: tuple[str, ...] = ()
+    retain_on_delete: bool = False
+    delete_before_replace: bool = False
 
     @property
     def provider_urn(self) -> str:
@@ -63,6 +66,7 @@ class Evaluation:
     config: dict[str, str]
     secret_values: dict[str, str]  # every test or generated secret value, by where it came from
     resources: list[Recorded] = field(default_factory=list)
+    outputs: dict[str, dict[str, Any]] = field(default_factory=dict)  # registered outputs of components, by URN
     error: BaseException | None = None
 
     def by_urn(self) -> dict[str, Recorded]:
@@ -109,9 +113,17 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
                     providers=dict(request.providers),
                     parent=request.parent,
                     dependencies=tuple(request.dependencies),
+                    ignore_changes=tuple(request.ignoreChanges),
+                    retain_on_delete=bool(request.retainOnDelete),
+                    delete_before_replace=bool(request.deleteBeforeReplace),
                 )
             )
         return response
+
+    def RegisterResourceOutputs(self, request: Any) -> Any:  # noqa: N802 (the gRPC method's name)
+        outputs = rpc.deserialize_properties(request.outputs, keep_unknowns=True)
+        self.evaluation.outputs[request.urn] = _plain(outputs)
+        return super().RegisterResourceOutputs(request)
 
 
 def _plain(value: Any) -> Any:

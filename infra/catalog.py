@@ -72,6 +72,7 @@ MANIFESTS: dict[str, Manifest] = {
 }
 
 IMAGES: dict[str, Image] = {}
+IMAGES["rollout-gate"] = Image("python", "3.13.9-slim-trixie")  # runs infra/rollout/gate_check.py (stdlib only)
 
 
 def chart(name: str) -> Chart:

@@ -88,6 +88,7 @@ MEASURED: dict[str, Resources] = {
 # Not in requirements.md: our own estimates until measured.
 ESTIMATED: dict[str, Resources] = {
     "alertmanager": Resources(0.05, 0.1),
+    "rollout-gate": Resources(0.05, 0.064),  # a short Job between waves: one Python process, a few HTTP queries
 }
 FIGURES: dict[str, Resources] = {**MEASURED, **ESTIMATED}
 
@@ -224,3 +225,15 @@ def check_capacity(cluster: ClusterConfig, profile: ProfileName, placements: Ite
         raise CapacityError("capacity check failed:\n  " + "\n  ".join(problems))
     return budgets
 
+
+
+def budget_outputs(cluster: str, budgets: Iterable[RoleBudget]) -> list[dict[str, object]]:
+    """Budgets as plain data (the Platform's `capacity` output, which the policy pack re-checks)."""
+    return [
+        {"cluster": cluster, "role": b.role, "nodes": b.nodes,
+         "requested": {"cpu": b.requested.cpu, "memoryGb": b.requested.memory_gb},
+         "capacity": {"cpu": b.capacity.cpu, "memoryGb": b.capacity.memory_gb},
+         "perNodeRequested": {"cpu": b.per_node_requested.cpu, "memoryGb": b.per_node_requested.memory_gb},
+         "nodeCapacity": {"cpu": b.node_capacity.cpu, "memoryGb": b.node_capacity.memory_gb}}
+        for b in budgets
+    ]
