@@ -21,8 +21,8 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from dataclasses import dataclass
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
 # The worker's metrics the gate reads: align these with the worker's /metrics (apps/worker).
 METRICS = {

@@ -1,0 +1,52 @@
+"""A loopback Prometheus query API: /api/v1/query answers from a function of the PromQL it receives."""
+
+from __future__ import annotations
+
+import json
+import threading
+import urllib.parse
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Self
+
+
+def vector(values: dict[str, float], label: str = "site") -> dict[str, Any]:
+    """A successful instant-vector answer: one sample per site."""
+    return {"status": "success", "data": {"resultType": "vector", "result": [
+        {"metric": {label: site}, "value": [1764300000.0, str(value)]} for site, value in values.items()]}}
+
+
+class FakePrometheus:
+    def __init__(self, answer: Callable[[str], dict[str, Any]]) -> None:
+        self.queries: list[str] = []
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                url = urllib.parse.urlsplit(self.path)
+                query = urllib.parse.parse_qs(url.query).get("query", [""])[0]
+                fake.queries.append(query)
+                payload = json.dumps(answer(query)).encode()
+                self.send_response(200 if url.path == "/api/v1/query" else 404)
+                self.send_header("Content-Type", "application/json")
+                self.end_headers()
+                self.wfile.write(payload)
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def __enter__(self) -> Self:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
