@@ -42,13 +42,14 @@ class _Context:
 
 
 def after(gate: pulumi.Resource) -> pulumi.ResourceOptions:
-    """Options that make a site's services, and every resource in them, wait for a gate."""
+    """Options that make a site's services wait for a gate.
 
-    def wait_for_gate(args: pulumi.ResourceTransformationArgs) -> pulumi.ResourceTransformationResult:
-        return pulumi.ResourceTransformationResult(
-            props=args.props, opts=pulumi.ResourceOptions.merge(args.opts, pulumi.ResourceOptions(depends_on=[gate])))
-
-    return pulumi.ResourceOptions(depends_on=[gate], transformations=[wait_for_gate])
+    The dependency is declared on the site's ClusterServices component only: the SDK registers a child
+    only once its parent's URN is known, and the parent's registration waits for the gate Job to
+    complete, so every resource of the site waits for the gate. Declaring it on every child as well
+    would make the SDK's cycle check walk all earlier waves once per resource (quadratic in sites).
+    """
+    return pulumi.ResourceOptions(depends_on=[gate])
 
 
 def build_rollout(parent: pulumi.Resource, config: StackConfig, secrets: StackSecrets, stack: str,

@@ -12,7 +12,7 @@ from harness.checks import ALL_CHECKS, CHECKS_NEEDING_SHARED, SHARED, crd_schema
 from harness.run import Evaluation, evaluate
 from infra import catalog
 from tests.conftest import needs_shared
-from tests.support.graph import depends_on, named, on_cluster
+from tests.support.graph import named, on_cluster, waits_for
 from tests.support.stacks import core_cluster, edge_site, write_stack
 
 JOB = "kubernetes:batch/v1:Job"
@@ -40,12 +40,12 @@ def test_edge_stack_wave_one_waits_for_the_wave_zero_gate(evaluations: dict[str,
     edge = evaluations["edge"]
     gate = gate_job(edge, 0)
     wave_one = on_cluster(edge, "edge-b")
-    assert wave_one and all(gate.urn in depends_on(edge, r) for r in wave_one)
+    assert wave_one and all(gate.urn in waits_for(edge, r) for r in wave_one)
     # The gate itself waits for every object of wave 0 and for the core Prometheus it queries.
-    gate_waits_for = depends_on(edge, gate)
+    gate_waits_for = waits_for(edge, gate)
     assert {r.urn for r in on_cluster(edge, "edge-a")} <= gate_waits_for
     assert named(edge, "core-monitoring-release").urn in gate_waits_for
-    assert not any(gate.urn in depends_on(edge, r) for r in on_cluster(edge, "edge-a"))
+    assert not any(gate.urn in waits_for(edge, r) for r in on_cluster(edge, "edge-a"))
     assert edge.of_type(JOB) == [gate]  # the last wave has no gate: nothing waits for it
 
 
@@ -69,12 +69,12 @@ def test_the_gate_job_is_small_pinned_non_root_and_fails_once(evaluations: dict[
 
 def test_three_waves_chain_gate_by_gate(waves_stack: Evaluation) -> None:
     gate0, gate1 = gate_job(waves_stack, 0), gate_job(waves_stack, 1)
-    assert gate0.urn in depends_on(waves_stack, gate1)
+    assert gate0.urn in waits_for(waves_stack, gate1)
     for resource in on_cluster(waves_stack, "site-b"):
-        assert gate0.urn in depends_on(waves_stack, resource)
-        assert gate1.urn not in depends_on(waves_stack, resource)
+        assert gate0.urn in waits_for(waves_stack, resource)
+        assert gate1.urn not in waits_for(waves_stack, resource)
     for resource in on_cluster(waves_stack, "site-c"):
-        assert {gate0.urn, gate1.urn} <= depends_on(waves_stack, resource)
+        assert {gate0.urn, gate1.urn} <= waits_for(waves_stack, resource)
     assert len(waves_stack.of_type(JOB)) == 2
 
 
@@ -84,7 +84,7 @@ def test_a_paused_site_keeps_what_it_runs_and_is_not_gated(waves_stack: Evaluati
     for resource in paused:
         assert resource.retain_on_delete
         assert set(resource.inputs) - {"__defaults"} <= set(resource.ignore_changes), resource.name
-        assert not any("gate" in urn for urn in depends_on(waves_stack, resource))
+        assert not any("gate" in urn for urn in waits_for(waves_stack, resource))
     assert not any(r.ignore_changes or r.retain_on_delete for r in on_cluster(waves_stack, "site-a"))
     env = {e["name"]: e["value"] for e in manifest(gate_job(waves_stack, 0))["spec"]["template"]["spec"]
            ["containers"][0]["env"]}

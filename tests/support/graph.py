@@ -6,18 +6,19 @@ from harness.checks import cluster_of
 from harness.run import Evaluation, Recorded
 
 
-def depends_on(evaluation: Evaluation, resource: Recorded) -> set[str]:
-    """Every URN the resource waits for, directly or through what it waits for (explicit dependencies only)."""
+def waits_for(evaluation: Evaluation, resource: Recorded) -> set[str]:
+    """Every URN the resource waits for before it is registered: its dependencies and its parent (the SDK
+    registers a child once its parent's URN is known), and what those wait for, transitively."""
     by_urn = evaluation.by_urn()
     seen: set[str] = set()
-    todo = list(resource.dependencies)
+    todo = [*resource.dependencies, resource.parent]
     while todo:
         urn = todo.pop()
-        if urn in seen:
+        if not urn or urn in seen:
             continue
         seen.add(urn)
         if urn in by_urn:
-            todo.extend(by_urn[urn].dependencies)
+            todo.extend([*by_urn[urn].dependencies, by_urn[urn].parent])
     return seen
 
 
