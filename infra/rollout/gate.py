@@ -131,7 +131,9 @@ class HealthGate(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(
                 parent=self, depends_on=[args.script_config_map, *args.depends_on],
-                # Same name, new template: the old Job goes first. Pulumi waits for completion up to this.
+                # A Job's template is immutable: a new one replaces the Job, and as the name stays, the old one
+                # goes first. Pulumi then waits for the new Job to complete, up to these timeouts.
+                replace_on_changes=["spec"],
                 delete_before_replace=True,
                 custom_timeouts=pulumi.CustomTimeouts(create=f"{timeout + 2 * START_MARGIN_SECONDS}s",
                                                       update=f"{timeout + 2 * START_MARGIN_SECONDS}s"),

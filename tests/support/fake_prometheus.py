@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
-import threading
 import urllib.parse
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Self
+from http.server import BaseHTTPRequestHandler
+from typing import Any
+
+from tests.support.loopback import LoopbackServer
 
 
 def vector(values: dict[str, float], label: str = "site") -> dict[str, Any]:
@@ -16,7 +17,7 @@ def vector(values: dict[str, float], label: str = "site") -> dict[str, Any]:
         {"metric": {label: site}, "value": [1764300000.0, str(value)]} for site, value in values.items()]}}
 
 
-class FakePrometheus:
+class FakePrometheus(LoopbackServer):
     def __init__(self, answer: Callable[[str], dict[str, Any]]) -> None:
         self.queries: list[str] = []
         fake = self
@@ -35,18 +36,4 @@ class FakePrometheus:
                 self.end_headers()
                 self.wfile.write(payload)
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    def __enter__(self) -> Self:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
+        super().__init__(Handler)

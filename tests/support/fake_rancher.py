@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import json
 import ssl
-import threading
 import time
 import urllib.parse
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from typing import Any, Self
+from typing import Any
+
+from tests.support.loopback import LoopbackServer
 
 
 def fake_kubeconfig(cluster_id: str, name: str) -> str:
@@ -41,7 +42,7 @@ class Recorded:
 
 
 @dataclass
-class FakeRancher:
+class FakeRancher(LoopbackServer):
     token: str
     clusters: dict[str, str]  # name in Rancher -> cluster id
     forbidden_tokens: tuple[str, ...] = ()
@@ -50,27 +51,12 @@ class FakeRancher:
     requests: list[Recorded] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        LoopbackServer.__init__(self, self._handler())
         if self.tls is not None:
             context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             context.load_cert_chain(str(self.tls[0]), str(self.tls[1]))
             self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        scheme = "https" if self.tls else "http"
-        host = "localhost" if self.tls else "127.0.0.1"  # the test certificate names localhost
-        return f"{scheme}://{host}:{self._server.server_address[1]}"
-
-    def __enter__(self) -> Self:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
+            self.scheme, self.host = "https", "localhost"  # the test certificate names localhost
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         fake = self
