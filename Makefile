@@ -10,9 +10,9 @@ export PATH := $(TOOLS)/bin:$(PATH)
 # A local file state backend: no account needed. Point PULUMI_BACKEND_URL elsewhere to share state.
 export PULUMI_BACKEND_URL ?= file://$(CURDIR)/.pulumi-state
 # Debian packages the integration tests run for real (servers and linters).
-TEST_DEBS := redis-server prometheus prometheus-alertmanager
+TEST_DEBS := redis-server prometheus prometheus-alertmanager shellcheck openssl
 
-.PHONY: install test test-deps up preview render bench lint clean
+.PHONY: install test test-deps up preview render render-diff bench lint clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -46,14 +46,28 @@ endef
 
 preview: install
 	$(require_passphrase)
-	pulumi preview --stack $(STACK) --diff
+	pulumi preview --stack $(STACK) --diff --policy-pack policy
 
 up: install
 	$(require_passphrase)
-	pulumi up --stack $(STACK)
+	pulumi up --stack $(STACK) --policy-pack policy
+
+# What a change does to every cluster, against a base revision: BASE=origin/main make render-diff
+BASE ?= HEAD
+render-diff: install
+	rm -rf build/render-base-src && git worktree add --detach build/render-base-src $(BASE)
+	cd build/render-base-src && $(CURDIR)/.venv/bin/python -m harness.render --out $(CURDIR)/build/render-base
+	git worktree remove --force build/render-base-src
+	.venv/bin/python -m harness.render --out build/render
+	.venv/bin/python -m harness.render_diff build/render-base build/render
+
+# Benchmarks print figures; they are not tests.
+bench: install
+	.venv/bin/python -m tests.benchmarks.bench_scale
 
 lint: install
-	.venv/bin/ruff check infra harness apps injector tests
+	.venv/bin/ruff check infra harness apps injector policy tests
+	.venv/bin/actionlint
 
 clean:
 	rm -rf build .pytest_cache

@@ -20,8 +20,10 @@ from infra import catalog
 
 NAMESPACE = "kubernetes:core/v1:Namespace"
 MANIFEST_TYPES = frozenset({"kubernetes:yaml/v2:ConfigFile", "kubernetes:yaml:ConfigFile"})
-SYSTEM_NAMESPACES = frozenset({"default", "kube-system", "kube-public", "kube-node-lease"})
+# Namespaces every cluster has; fleet-default is Rancher's, on its management cluster (the fleet rollout mode).
+SYSTEM_NAMESPACES = frozenset({"default", "kube-system", "kube-public", "kube-node-lease", "fleet-default"})
 GATEWAY_API_GROUP = "gateway.networking.k8s.io"
+FLEET_GROUP = "fleet.cattle.io"
 
 # (earlier chart, later chart), by catalog name: on a cluster that runs both, every release of the later chart
 # must come after a release of the earlier one. A pair whose charts are absent passes.
@@ -65,9 +67,14 @@ def installed_groups(resource: Recorded) -> tuple[str, ...]:
 
 
 def preinstalled_groups(evaluation: Evaluation) -> frozenset[str]:
-    """Groups the clusters bring themselves: Gateway API unless the program installs it."""
+    """Groups the clusters bring themselves: Gateway API unless the program installs it; Fleet's on Rancher's
+    management cluster (Rancher installs Fleet), where the fleet rollout mode writes its objects."""
     gateway = json.loads(evaluation.config.get("success6g-edge:gateway", "{}") or "{}")
-    return frozenset() if gateway.get("installGatewayApiCrds") else frozenset({GATEWAY_API_GROUP})
+    rollout = json.loads(evaluation.config.get("success6g-edge:rollout", "{}") or "{}")
+    groups = set() if gateway.get("installGatewayApiCrds") else {GATEWAY_API_GROUP}
+    if rollout.get("mode") == "fleet":
+        groups.add(FLEET_GROUP)
+    return frozenset(groups)
 
 
 class Graph:

@@ -57,14 +57,16 @@ def budget_lines(evaluation: Evaluation) -> dict[str, list[str]]:
     from infra import config as infra_config
     from infra.platform import cluster_placements
     from infra.profiles import role_budgets
+    from infra.rollout.plan import built_clusters, site_config
 
     stack_config = infra_config.parse_stack_config(
         {k.split(":", 1)[1]: v for k, v in evaluation.config.items() if k.startswith(f"{infra_config.PROJECT}:")},
         evaluation.stack,
     )
     lines: dict[str, list[str]] = {}
-    for cluster in stack_config.clusters:
-        budgets = role_budgets(cluster, stack_config.profile, cluster_placements(cluster, stack_config))
+    for cluster in built_clusters(stack_config):
+        site = site_config(stack_config, cluster)  # a site may override the stack's profile
+        budgets = role_budgets(cluster, site.profile, cluster_placements(cluster, site))
         lines[cluster.name] = [
             f"  {b.role:5} nodes {b.nodes}: requests {b.requested} of {b.capacity}"
             f" ({100 * b.requested.cpu / b.capacity.cpu:.0f}% cpu, "

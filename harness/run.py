@@ -8,7 +8,9 @@ inputs as the engine would receive them, provider, parent and dependencies.
 
 from __future__ import annotations
 
+import asyncio
 import copy
+import gc
 import hashlib
 import json
 import runpy
@@ -21,8 +23,8 @@ import yaml
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc, settings
 from pulumi.runtime.config import set_all_config
-from pulumi.runtime.stack import run_pulumi_func
-from pulumi.runtime.sync_await import _sync_await
+from pulumi.runtime.stack import Stack, massage, run_pulumi_func
+from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SECRET_KEY = rpc._special_sig_key  # the key a secret value is wrapped under in the inputs a mock sees
@@ -51,6 +53,9 @@ class Recorded:
     providers: dict[str, str]  # a component's provider map
     parent: str
     dependencies: tuple[str, ...]
+    ignore_changes: tuple[str, ...] = ()
+    retain_on_delete: bool = False
+    delete_before_replace: bool = False
 
     @property
     def provider_urn(self) -> str:
@@ -63,6 +68,7 @@ class Evaluation:
     config: dict[str, str]
     secret_values: dict[str, str]  # every test or generated secret value, by where it came from
     resources: list[Recorded] = field(default_factory=list)
+    outputs: dict[str, dict[str, Any]] = field(default_factory=dict)  # registered outputs of components, by URN
     error: BaseException | None = None
 
     def by_urn(self) -> dict[str, Recorded]:
@@ -109,9 +115,17 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
                     providers=dict(request.providers),
                     parent=request.parent,
                     dependencies=tuple(request.dependencies),
+                    ignore_changes=tuple(request.ignoreChanges),
+                    retain_on_delete=bool(request.retainOnDelete),
+                    delete_before_replace=bool(request.deleteBeforeReplace),
                 )
             )
         return response
+
+    def RegisterResourceOutputs(self, request: Any) -> Any:
+        outputs = rpc.deserialize_properties(request.outputs, keep_unknowns=True)
+        self.evaluation.outputs[request.urn] = _plain(outputs)
+        return super().RegisterResourceOutputs(request)
 
 
 def _plain(value: Any) -> Any:
@@ -157,6 +171,15 @@ def project_config_defaults(root: Path = PROJECT_ROOT) -> dict[str, str]:
     return defaults
 
 
+def _run_program(program: Path) -> None:
+    runpy.run_path(str(program), run_name="__main__")
+    # Register the stack's exports as the language host does after the program (they land in .outputs).
+    # (set_mocks' stack already registered empty outputs, so they are registered again, as run_in_stack would.)
+    root = settings.get_root_resource()
+    if isinstance(root, Stack):
+        root.register_outputs(massage(root.outputs, []))
+
+
 def evaluate(
     stack: str,
     root: Path = PROJECT_ROOT,
@@ -177,7 +200,32 @@ def evaluate(
     set_all_config(config, secret_keys)
     program = root / "infra"
     try:
-        _sync_await(run_pulumi_func(lambda: runpy.run_path(str(program), run_name="__main__")))
+        _sync_await(run_pulumi_func(lambda: _run_program(program)))
     except Exception as error:  # noqa: BLE001 (the caller inspects the program's failure)
         evaluation.error = error
+        _drain_rpcs()
     return evaluation
+
+
+def _drain_rpcs() -> None:
+    """Stop what a failed run left behind. The runtime stops at the first failed RPC; the program's other
+    tasks (resources waiting on the failed one) stay in the event loop, where the next evaluation would
+    await them and report this run's errors as its own."""
+    loop = _ensure_event_loop()
+    loop.set_exception_handler(_quiet_abandoned_failures)
+    pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
+    for task in pending:
+        task.cancel()
+    if pending:
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+    settings._get_rpc_manager().clear()
+    with settings.SETTINGS.lock:  # finished outputs that failed: the next run would await them again
+        settings.SETTINGS.outputs.clear()
+    gc.collect()  # report (and drop) the abandoned futures now, not at some later run or at exit
+
+
+def _quiet_abandoned_failures(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    """The program's own error (a RunError) repeated by every future that waited on it is already reported."""
+    if "never retrieved" in str(context.get("message")) and isinstance(context.get("exception"), pulumi.RunError):
+        return
+    loop.default_exception_handler(context)

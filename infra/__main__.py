@@ -9,3 +9,5 @@ stack_config, stack_secrets = config.load()
 platform = Platform("success6g", PlatformArgs(config=stack_config, secrets=stack_secrets))
 pulumi.export("clusters", platform.clusters)
 pulumi.export("domain", stack_config.domain)
+if platform.fleet_yaml is not None:
+    pulumi.export("fleetYaml", platform.fleet_yaml)  # commit it beside the edge manifests Fleet deploys

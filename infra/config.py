@@ -70,6 +70,11 @@ class NodePool(Model):
         return self
 
 
+def require_one_access(kubeconfig: KubeconfigAccess | None, rancher: RancherAccess | None) -> None:
+    if (kubeconfig is None) == (rancher is None):
+        raise ValueError("give exactly one of 'kubeconfig' or 'rancher' (how to reach the cluster)")
+
+
 class ClusterConfig(Model):
     name: DnsLabel
     role: ClusterRole
@@ -77,11 +82,16 @@ class ClusterConfig(Model):
     kubeconfig: KubeconfigAccess | None = None
     rancher: RancherAccess | None = None
     nodes: dict[Role, NodePool]
+    # Rollout of an edge site (infra/rollout/): waves go in ascending order, wave 0 (the canary) first.
+    wave: int = Field(default=0, ge=0, description="rollout wave of an edge site; 0 = canary, first")
+    paused: bool = Field(default=False, description="keep what runs, roll out nothing new (see infra/rollout)")
+    excluded: bool = Field(default=False, description="not built at all (and removed if it was)")
+    profile: ProfileName | None = Field(default=None, description="this site's resource profile, if not the stack's")
+    model_version: str | None = Field(default=None, description="the model version this site serves (for later)")
 
     @model_validator(mode="after")
     def _consistent(self) -> ClusterConfig:
-        if (self.kubeconfig is None) == (self.rancher is None):
-            raise ValueError("give exactly one of 'kubeconfig' or 'rancher' (how to reach the cluster)")
+        require_one_access(self.kubeconfig, self.rancher)
         needed = {"core", "edge"} if self.role == "both" else {self.role}
         missing = sorted(needed - set(self.nodes))
         if missing:
@@ -278,6 +288,70 @@ class JupyterHubConfig(Model):
     user_storage_gb: int = Field(default=10, ge=1)
 
 
+class RancherConfig(Model):
+    """The Rancher server that clusters with a 'rancher' entry are reached through (token: rancherToken)."""
+
+    url: str = Field(pattern=r"^https?://[^/?#\s]+(/[^?#\s]*)?$", description="e.g. https://rancher.example.org")
+    ca_pem: str | None = Field(default=None, description="PEM CA bundle of Rancher's certificate (else system CAs)")
+    timeout_seconds: float = Field(default=20, gt=0, le=300)
+
+    @model_validator(mode="after")
+    def _secure(self) -> RancherConfig:
+        # The API token travels in every request: plain HTTP only to a server on this machine (tests).
+        host = self.url.split("://", 1)[1].split("/", 1)[0].rsplit(":", 1)[0]
+        if self.url.startswith("http://") and host not in ("127.0.0.1", "localhost", "[::1]"):
+            raise ValueError("Rancher's URL must be https:// (the API token would travel in clear text)")
+        if self.ca_pem is not None and "-----BEGIN CERTIFICATE-----" not in self.ca_pem:
+            raise ValueError("'caPem' must hold PEM certificates (-----BEGIN CERTIFICATE-----)")
+        return self
+
+
+class GateConfig(Model):
+    """The health gate between waves: the earlier wave's workers must predict, with few sink errors."""
+
+    max_error_rate: float = Field(default=0.01, ge=0, le=1, description="sink errors / (errors + predictions)")
+    max_prediction_age_seconds: int = Field(default=120, ge=10, description="newest prediction at most this old")
+    window_seconds: int = Field(default=300, ge=30, description="the window the error rate is measured over")
+    timeout_seconds: int = Field(default=900, ge=60, le=21600, description="how long the gate waits to pass")
+
+
+class ManagementCluster(Model):
+    """Rancher's management (local) cluster, where Fleet objects go."""
+
+    name: DnsLabel
+    kubernetes_version: KubernetesVersion
+    kubeconfig: KubeconfigAccess | None = None
+    rancher: RancherAccess | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ManagementCluster:
+        require_one_access(self.kubeconfig, self.rancher)
+        return self
+
+
+class FleetConfig(Model):
+    management_cluster: ManagementCluster
+    repo: str = Field(pattern=r"^(https://|ssh://|git@)\S+$", description="git repository Fleet deploys edge sites from")
+    branch: str = "main"
+    paths: list[str] = Field(default=["deploy/edge"], min_length=1)
+    namespace: DnsLabel = Field(default="fleet-default", description="Fleet workspace of the edge clusters")
+    paused: bool = Field(default=False, description="stop propagating git changes to every site")
+
+
+class RolloutConfig(Model):
+    mode: Literal["pulumi", "fleet"] = Field(
+        default="pulumi", description="pulumi: this program applies edge sites wave by wave; fleet: Rancher Fleet does"
+    )
+    gate: GateConfig = GateConfig()
+    fleet: FleetConfig | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> RolloutConfig:
+        if self.mode == "fleet" and self.fleet is None:
+            raise ValueError("mode 'fleet' needs 'fleet' (managementCluster, repo, branch, paths)")
+        return self
+
+
 class ComponentsConfig(Model):
     cert_manager: bool = True
     gateway: bool = True
@@ -305,6 +379,29 @@ class StackConfig(Model):
     object_store: ObjectStoreConfig = ObjectStoreConfig()
     mlflow: MlflowConfig = MlflowConfig()
     jupyterhub: JupyterHubConfig = JupyterHubConfig()
+    rancher: RancherConfig | None = None
+    rollout: RolloutConfig = RolloutConfig()
+
+    @model_validator(mode="after")
+    def _rollout_consistent(self) -> StackConfig:
+        through_rancher = [c.name for c in self.clusters if c.rancher is not None and not c.excluded]
+        fleet = self.rollout.fleet
+        if fleet is not None and fleet.management_cluster.rancher is not None:
+            through_rancher.append(fleet.management_cluster.name)
+        if through_rancher and self.rancher is None:
+            raise ValueError(f"clusters {through_rancher} are reached through Rancher: set 'rancher' (url, caPem)")
+        core = self.core_cluster_or_none
+        if core is not None and (core.excluded or core.paused or core.wave != 0):
+            raise ValueError(f"cluster {core.name!r} has the core role: it goes first, before every wave; "
+                             "remove its 'wave', 'paused' and 'excluded'")
+        paused = [c.name for c in self.clusters if c.paused]
+        if self.rollout.mode == "fleet" and paused:
+            raise ValueError(f"sites {paused} are paused, which Fleet cannot do per site: exclude them, "
+                             "or pause every site with rollout.fleet.paused")
+        both = [c.name for c in self.clusters if c.paused and c.excluded]
+        if both:
+            raise ValueError(f"sites {both} are both paused and excluded: choose one")
+        return self
 
     @model_validator(mode="after")
     def _consistent(self) -> StackConfig:
@@ -365,6 +462,10 @@ class StackConfig(Model):
     def core_cluster(self) -> ClusterConfig:
         return next(cluster for cluster in self.clusters if "core" in cluster.roles)
 
+    @property
+    def core_cluster_or_none(self) -> ClusterConfig | None:
+        return next((cluster for cluster in self.clusters if "core" in cluster.roles), None)
+
 
 # Config keys that hold secrets: read with get_secret, never part of StackConfig.
 # A missing optional secret is generated by the program (random, stored in state).
@@ -376,7 +477,10 @@ SECRET_KEYS: dict[str, str] = {
     "influxdbAdminPassword": "InfluxDB's admin password (generated when unset)",
     "influxdbAdminToken": "InfluxDB's operator token (generated when unset)",
     "jupyterhubOauthClientSecret": "JupyterHub's OAuth client secret (required with jupyterhub.auth.mode oauth)",
+    "rancherToken": "Rancher API token (Bearer) of the clusters reached through Rancher (required for them)",
 }
+# Secrets that cannot be generated: the program stops when one is needed and unset.
+REQUIRED_WHEN_USED: frozenset[str] = frozenset({"rancherToken"})
 
 
 @dataclass(frozen=True)

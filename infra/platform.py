@@ -14,13 +14,14 @@ import pulumi
 from apps.vehicle_api import deploy as vehicle_api
 from apps.worker import deploy as worker
 from infra import data_services
-from infra.clusters import cluster_provider
 from infra.components import cert_manager, dashboards, energy, gateway, kepler, knative, kserve, monitoring
 from infra.components.base import TYPE_PREFIX, GatewayRef, Workload, namespace
 from infra.components.object_store import ObjectStoreAccess
 from infra.components.secrets import configured_or_generated
 from infra.config import ClusterConfig, ConfigError, Role, StackConfig, StackSecrets
-from infra.profiles import CapacityError, Placement, check_capacity
+from infra.profiles import CapacityError, Placement, budget_outputs, check_capacity
+from infra.rollout.build import build_rollout
+from infra.rollout.plan import built_clusters, site_config
 
 
 @dataclass(frozen=True)
@@ -281,22 +282,26 @@ class ClusterServices(pulumi.ComponentResource):
 
 
 class Platform(pulumi.ComponentResource):
-    """Every cluster's services. Exposes `clusters`: the names of the clusters it manages."""
+    """Every cluster's services. Exposes `clusters` (the names of the clusters it builds), `capacity` (each
+    node role's requests against its capacity) and `fleet_yaml` (in rollout mode fleet)."""
 
     clusters: list[str]
 
     def __init__(self, name: str, args: PlatformArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(f"{TYPE_PREFIX}:Platform", name, None, opts)
         stack = pulumi.get_stack()
-        for cluster in args.config.clusters:
+        self.capacity: list[dict[str, object]] = []
+        for cluster in built_clusters(args.config):
+            site = site_config(args.config, cluster)
             try:
-                check_capacity(cluster, args.config.profile, cluster_placements(cluster, args.config))
+                budgets = check_capacity(cluster, site.profile, cluster_placements(cluster, site))
             except CapacityError as error:
                 raise pulumi.RunError(f"stack {stack!r}: {error}") from None
+            self.capacity.extend(budget_outputs(cluster.name, budgets))
         shared = data_services.shared_credentials(self, args.config)
-        for cluster in args.config.clusters:
-            provider = cluster_provider(cluster, stack)
-            ClusterServices(cluster.name, ClusterServicesArgs(cluster, args.config, args.secrets, shared),
-                            pulumi.ResourceOptions(parent=self, providers={"kubernetes": provider}))
-        self.clusters = [cluster.name for cluster in args.config.clusters]
-        self.register_outputs({"clusters": self.clusters})
+        rollout = build_rollout(self, args.config, args.secrets, stack, services=lambda cluster, config, options:
+                                ClusterServices(cluster.name, ClusterServicesArgs(cluster, config, args.secrets, shared),
+                                                options))
+        self.fleet_yaml = rollout.fleet_yaml
+        self.clusters = [cluster.name for cluster in built_clusters(args.config)]
+        self.register_outputs({"clusters": self.clusters, "capacity": self.capacity})

@@ -108,6 +108,7 @@ ESTIMATED: dict[str, Resources] = {
     "jupyterhub-hub": Resources(0.1, 0.3),
     "jupyterhub-proxy": Resources(0.05, 0.1),
     "jupyter-user": Resources(0.5, 1.0),  # one user's notebook pod (started on demand, not in the capacity plan)
+    "rollout-gate": Resources(0.05, 0.064),  # a short Job between waves: one Python process, a few HTTP queries
 }
 FIGURES: dict[str, Resources] = {**MEASURED, **ESTIMATED}
 
@@ -248,3 +249,15 @@ def check_capacity(cluster: ClusterConfig, profile: ProfileName, placements: Ite
         raise CapacityError("capacity check failed:\n  " + "\n  ".join(problems))
     return budgets
 
+
+
+def budget_outputs(cluster: str, budgets: Iterable[RoleBudget]) -> list[dict[str, object]]:
+    """Budgets as plain data (the Platform's `capacity` output, which the policy pack re-checks)."""
+    return [
+        {"cluster": cluster, "role": b.role, "nodes": b.nodes,
+         "requested": {"cpu": b.requested.cpu, "memoryGb": b.requested.memory_gb},
+         "capacity": {"cpu": b.capacity.cpu, "memoryGb": b.capacity.memory_gb},
+         "perNodeRequested": {"cpu": b.per_node_requested.cpu, "memoryGb": b.per_node_requested.memory_gb},
+         "nodeCapacity": {"cpu": b.node_capacity.cpu, "memoryGb": b.node_capacity.memory_gb}}
+        for b in budgets
+    ]

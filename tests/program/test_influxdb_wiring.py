@@ -53,7 +53,7 @@ def test_testing_keeps_predictions_for_a_shorter_time(evaluations: dict[str, Eva
 def test_the_setup_job_runs_after_influxdb_non_root_with_resources(evaluations: dict[str, Evaluation],
                                                                    stack: str) -> None:
     evaluation = evaluations[stack]
-    [job] = evaluation.of_type(JOB)
+    [job] = [r for r in evaluation.of_type(JOB) if r.inputs["metadata"]["namespace"] == "influxdb"]
     pod = job.inputs["spec"]["template"]["spec"]
     [container] = pod["containers"]
     assert container["image"] == f"docker.io/library/influxdb:{release_values(evaluation, 'influxdb2')['image']['tag']}"
