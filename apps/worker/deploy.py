@@ -121,16 +121,19 @@ class InferenceWorker(pulumi.ComponentResource):
             opts=child(self, args.depends_on),
         )
         if args.monitoring:
-            self._monitoring(name, args.namespace, pod_labels, service, args.depends_on)
+            self._monitoring(name, args.namespace, args.site, pod_labels, service, args.depends_on)
         self.register_outputs({})
 
-    def _monitoring(self, name: str, namespace: str, pod_labels: dict[str, str], service: pulumi.Resource,
-                    depends_on: list[pulumi.Resource]) -> None:
+    def _monitoring(self, name: str, namespace: str, site: str, pod_labels: dict[str, str],
+                    service: pulumi.Resource, depends_on: list[pulumi.Resource]) -> None:
         k8s.apiextensions.CustomResource(
             f"{name}-servicemonitor",
             api_version="monitoring.coreos.com/v1", kind="ServiceMonitor",
             metadata={"name": NAME, "namespace": namespace, "labels": pod_labels},
-            spec={"selector": {"matchLabels": pod_labels}, "endpoints": [{"port": "metrics", "interval": "15s"}]},
+            # every series names its site, so the core Prometheus (and the rollout gates) can tell sites apart
+            spec={"selector": {"matchLabels": pod_labels}, "endpoints": [{
+                "port": "metrics", "interval": "15s",
+                "relabelings": [{"targetLabel": "site", "replacement": site, "action": "replace"}]}]},
             opts=child(self, [service, *depends_on]),
         )
         k8s.apiextensions.CustomResource(

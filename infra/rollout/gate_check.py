@@ -26,9 +26,11 @@ from dataclasses import dataclass
 
 # The worker's metrics the gate reads: align these with the worker's /metrics (apps/worker).
 METRICS = {
-    "predictions": "worker_predictions_written_total",  # counter: predictions written to the sink
-    "errors": "worker_sink_errors_total",  # counter: failed sink writes
-    "site_label": "site",  # the label that names the edge site (the cluster's name in the stack)
+    # the inference worker's own counters (apps/worker/metrics.py; a test keeps the names in step)
+    "predictions": "s6g_worker_predictions_written_total",  # predictions written to InfluxDB
+    "errors": "s6g_worker_sink_errors_total",  # failed InfluxDB writes
+    # the label naming the edge site (the cluster's name): the worker's ServiceMonitor sets it at scrape time
+    "site_label": "site",
 }
 
 

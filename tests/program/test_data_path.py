@@ -90,3 +90,15 @@ def test_alerts_are_the_promtool_tested_file(evaluations: dict[str, Evaluation])
         assert rule.inputs["spec"]["groups"] == alert_groups()
     alerts = {r["alert"] for group in alert_groups() for r in group["rules"]}
     assert {"WorkerNoPredictions", "WorkerConsumerLagGrowing", "WorkerDeadLettersRising", "WorkerSinkErrors"} <= alerts
+
+
+def test_worker_series_name_their_site_and_the_gate_reads_them(evaluations: dict[str, Evaluation]) -> None:
+    from apps.worker.metrics import WorkerMetrics
+    from infra.rollout.gate_check import METRICS
+
+    monitors = find(evaluations["edge"], "ServiceMonitor", "inference-worker")
+    sites = sorted(m.inputs["spec"]["endpoints"][0]["relabelings"][0]["replacement"] for m in monitors)
+    assert sites == ["edge-a", "edge-b"]
+    exposed = {metric.name for metric in WorkerMetrics().registry.collect()}
+    assert METRICS["predictions"].removesuffix("_total") in exposed
+    assert METRICS["errors"].removesuffix("_total") in exposed

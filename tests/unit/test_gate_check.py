@@ -26,9 +26,9 @@ def settings(timeout: float = 60, interval: float = 15) -> Settings:
 
 def test_queries_ask_per_site_counter_increases_over_the_configured_windows() -> None:
     asked = queries(SITES, LIMITS)
-    assert asked["fresh"] == ('sum by (site) (increase(worker_predictions_written_total'
+    assert asked["fresh"] == ('sum by (site) (increase(s6g_worker_predictions_written_total'
                               '{site=~"edge-a|edge-b"}[120s]))')
-    assert asked["errors"] == 'sum by (site) (increase(worker_sink_errors_total{site=~"edge-a|edge-b"}[300s]))'
+    assert asked["errors"] == 'sum by (site) (increase(s6g_worker_sink_errors_total{site=~"edge-a|edge-b"}[300s]))'
     assert METRICS["predictions"] in asked["written"] and "[300s]" in asked["written"]
 
 
@@ -46,7 +46,7 @@ def test_a_healthy_wave_passes() -> None:
 
 def test_a_site_without_fresh_predictions_fails_by_name() -> None:
     reasons = judge(SITES, {"edge-a": 10}, {"edge-a": 100, "edge-b": 40}, {}, LIMITS)
-    assert reasons == ["site edge-b: no predictions written in the last 120s (worker_predictions_written_total)"]
+    assert reasons == ["site edge-b: no predictions written in the last 120s (s6g_worker_predictions_written_total)"]
 
 
 def test_a_site_over_the_error_rate_fails_with_the_figures() -> None:
