@@ -22,14 +22,16 @@ def free_port() -> int:
 
 
 class RedisServer:
-    """redis-server with persistence (appendonly, fsync always) so a restart loses nothing."""
+    """redis-server with append-only persistence, so a restart (SIGTERM, start again) loses nothing."""
 
-    def __init__(self, password: str | None = None, port: int | None = None, folder: Path | None = None) -> None:
+    def __init__(self, password: str | None = None, port: int | None = None, folder: Path | None = None,
+                 fsync: str = "always") -> None:
         binary = shutil.which("redis-server")
         if binary is None:
             raise FileNotFoundError("redis-server is not installed (Debian package redis-server)")
         self.binary = binary
         self.password = password
+        self.fsync = fsync  # "always" for the reliability tests; "everysec" (Redis's default) for benchmarks
         self.port = port or free_port()
         self._owned_folder = folder is None
         self.folder = folder or Path(tempfile.mkdtemp(prefix="s6g-redis-"))
@@ -45,7 +47,7 @@ class RedisServer:
 
     def start(self) -> Self:
         args = [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.folder),
-                "--appendonly", "yes", "--appendfsync", "always", "--save", "", "--daemonize", "no",
+                "--appendonly", "yes", "--appendfsync", self.fsync, "--save", "", "--daemonize", "no",
                 "--logfile", str(self.folder / "redis.log")]
         if self.password:
             args += ["--requirepass", self.password]
