@@ -8,14 +8,7 @@ import sys
 import threading
 
 from apps.redisconn import RedisSetupError, connect, target_from_env
-from apps.worker.influx import InfluxSink
-from apps.worker.metrics import Health, WorkerMetrics, serve
-from apps.worker.model_loader import ModelLoadError, load
-from apps.worker.predict import Predictor
-from apps.worker.runner import Worker
 from apps.worker.settings import SettingsError, load_settings
-from apps.worker.stream import StreamConsumer
-from apps.worker.writer import BatchWriter
 
 PROG = "s6g-worker"
 log = logging.getLogger("s6g.worker")
@@ -31,6 +24,15 @@ def main() -> int:
         prefix = "REDIS_URL: " if isinstance(error, RedisSetupError) else ""
         print(f"{PROG}: error: {prefix}{error}", file=sys.stderr)
         return 2
+    # imported only once the settings are valid: LightGBM and influxdb-client take seconds to import
+    from apps.worker.influx import InfluxSink
+    from apps.worker.metrics import Health, WorkerMetrics, serve
+    from apps.worker.model_loader import ModelLoadError, load
+    from apps.worker.predict import Predictor
+    from apps.worker.runner import Worker
+    from apps.worker.stream import StreamConsumer
+    from apps.worker.writer import BatchWriter
+
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
