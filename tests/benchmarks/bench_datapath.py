@@ -24,6 +24,7 @@ import secrets
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from apps.contracts import PUBSUB_CHANNEL, stream_key
+from apps.model.training import TrainingConfig
 from apps.testing.influx_recorder import InfluxRecorder
 from apps.testing.redis_server import RedisServer
 from apps.testing.worker_process import WorkerProcess
@@ -64,6 +66,33 @@ def process_usage(pid: int) -> tuple[float, float]:
     return cpu_s, peak_kb / 1024
 
 
+class UsageSampler:
+    """Samples a process's usage every 0.2 s, so the figures survive the process dying (the seed's does)."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.usage = (0.0, 0.0)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.2):
+            self.sample()
+
+    def sample(self) -> None:
+        try:
+            self.usage = process_usage(self.pid)
+        except (OSError, AttributeError, IndexError, ValueError):
+            pass  # gone (or a zombie without a status): keep the last sample
+
+    def stop(self) -> tuple[float, float]:
+        self.sample()
+        self._stop.set()
+        self._thread.join()
+        return self.usage
+
+
 def inject(redis: RedisServer, vehicles: int, seconds: int, sink: str) -> subprocess.Popen[str]:
     env = {**os.environ, "REDIS_PASSWORD": redis.password or ""}
     return subprocess.Popen(
@@ -79,10 +108,12 @@ def finish_injection(injector: subprocess.Popen[str]) -> int:
     return int(out.split()[1])  # "sent N samples in ..."
 
 
-def wait_drained(recorder: InfluxRecorder, expected: int, stall_s: float) -> None:
-    """Until every sample has its point, or nothing new arrived for stall_s."""
-    last, last_change = -1, time.monotonic()
+def wait_drained(recorder: InfluxRecorder, expected: int, stall_s: float, limit_s: float) -> None:
+    """Until every sample has its point, nothing new arrived for stall_s, or limit_s passed."""
+    last, last_change, deadline = -1, time.monotonic(), time.monotonic() + limit_s
     while (count := len(recorder.points)) < expected and time.monotonic() - last_change < stall_s:
+        if time.monotonic() > deadline:
+            return
         if count != last:
             last, last_change = count, time.monotonic()
         time.sleep(0.2)
@@ -115,9 +146,10 @@ def bench_stream(args: argparse.Namespace, redis: RedisServer, model_uri: str, f
         worker = WorkerProcess(worker_env(redis, recorder, model_uri, args), folder / "worker.log").start()
         try:
             worker.wait_ready(120)
+            sampler = UsageSampler(worker.process.pid)  # type: ignore[union-attr]
             sent = finish_injection(inject(redis, args.vehicles, args.seconds, "stream"))
-            wait_drained(recorder, sent, stall_s=15)
-            usage = process_usage(worker.process.pid)  # type: ignore[union-attr]
+            wait_drained(recorder, sent, stall_s=15, limit_s=args.drain_limit)
+            usage = sampler.stop()
         finally:
             worker.close()
         return summarise("streams + consumer group (this project)", sent, recorder, entry_times(redis), usage)
@@ -135,9 +167,10 @@ def bench_seed(args: argparse.Namespace, redis: RedisServer, model_uri: str, fol
                 if seed.poll() is not None or time.monotonic() > deadline:
                     raise SystemExit(f"the seed worker did not subscribe; see {folder / 'seed.log'}")
                 time.sleep(0.1)
+            sampler = UsageSampler(seed.pid)
             sent = finish_injection(inject(redis, args.vehicles, args.seconds, "pubsub"))
-            wait_drained(recorder, sent, stall_s=5)
-            usage = process_usage(seed.pid)
+            wait_drained(recorder, sent, stall_s=5, limit_s=args.drain_limit)
+            usage = sampler.stop()
         finally:
             seed.kill()
             seed.wait()
@@ -187,9 +220,12 @@ def seed_worker() -> None:
             write_api.write(bucket=os.environ["INFLUX_BUCKET"], record=point)
 
 
-def train_model(folder: Path) -> str:
-    """A real model, trained by the project's own code on the drives (see apps.model)."""
-    raise SystemExit("pass --model-uri (training through apps.model is wired in once the model package lands)")
+def train_model(folder: Path, rounds: int) -> str:
+    """A real model, trained on the drives by the model package's own entry point."""
+    print(f"training a model ({rounds} rounds) with python -m apps.model.train ...", flush=True)
+    subprocess.run([sys.executable, "-m", "apps.model.train", "--drives", str(DRIVES), "--out", str(folder),
+                    "--rounds", str(rounds), "--no-evaluation", "--version", f"bench-{rounds}"], check=True)
+    return str(folder / "model")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -199,6 +235,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--batch-size", type=int, default=500)
     parser.add_argument("--batch-max-wait-ms", type=int, default=100)
     parser.add_argument("--model-uri", help="a trained model (default: train one on the drives first)")
+    parser.add_argument("--rounds", type=int, default=TrainingConfig.num_boost_round,
+                        help="boosting rounds when training (default: the model package's)")
+    parser.add_argument("--drain-limit", type=float, default=60.0,
+                        help="after the injection, wait at most this long for the backlog (default 60 s)")
     parser.add_argument("--skip-seed", action="store_true", help="measure only this project's design")
     parser.add_argument("--seed-worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -207,7 +247,7 @@ def main(argv: list[str] | None = None) -> None:
         return
     with tempfile.TemporaryDirectory(prefix="s6g-bench-") as tmp:
         folder = Path(tmp)
-        model_uri = args.model_uri or train_model(folder / "model")
+        model_uri = args.model_uri or train_model(folder / "model", args.rounds)
         print(f"{args.vehicles} vehicles at 1 Hz for {args.seconds} s, model {model_uri}", flush=True)
         results = []
         for bench in ([bench_stream] if args.skip_seed else [bench_stream, bench_seed]):

@@ -202,4 +202,4 @@ def test_missing_password_fails_at_start(trained_model: str) -> None:
 def test_wrong_password_stops_the_worker(redis_server: RedisServer, start_worker) -> None:  # type: ignore[no-untyped-def]
     worker = start_worker(REDIS_PASSWORD="wrong-password")
     assert worker.process.wait(30) == 1
-    assert f"{redis_server.url}: authentication failed (check REDIS_PASSWORD)" in worker.log()
+    assert worker.log() == f"s6g-worker: error: {redis_server.url}: authentication failed (check REDIS_PASSWORD)\n"
