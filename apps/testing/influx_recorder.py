@@ -50,6 +50,12 @@ def parse_line(line: str, accepted_ns: int) -> Point:
     return Point(_unescape(measurement), tags, fields, int(stamp), accepted_ns)
 
 
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A client that drops its connection (a killed worker) is part of the tests, not an error to print."""
+        return
+
+
 @dataclass
 class InfluxRecorder:
     token: str
@@ -107,7 +113,7 @@ class InfluxRecorder:
             def log_message(self, format: str, *args: object) -> None:
                 return
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self._server = _QuietServer(("127.0.0.1", port), Handler)
         self._server.daemon_threads = True
         threading.Thread(target=self._server.serve_forever, name="influx-recorder", daemon=True).start()
         return self

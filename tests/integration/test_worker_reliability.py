@@ -100,10 +100,10 @@ def test_every_entry_gets_one_point_with_tags_health_and_metrics(
 @pytest.mark.parametrize("restart_as", ["worker-a", "worker-b"])  # the same consumer name, or a new pod's
 def test_kill_9_mid_stream_then_restart_loses_nothing(
         redis_server: RedisServer, recorder: InfluxRecorder, start_worker, drives: Path, restart_as: str) -> None:  # type: ignore[no-untyped-def]
-    sent = inject(redis_server, drives, vehicles=5, seconds=120)
+    sent = inject(redis_server, drives, vehicles=4, seconds=60)
     recorder.latency_s = 0.05  # slow writes so that the kill lands mid-stream
-    first = start_worker(BATCH_SIZE="20")
-    wait_for(lambda: len(recorder.points) >= 100, 30, "the first points")
+    first = start_worker(BATCH_SIZE="10")
+    wait_for(lambda: len(recorder.points) >= 40, 30, "the first points")
     first.kill()
     assert 0 < len(recorder.distinct_points()) < sent and pending(redis_server) > 0
     recorder.latency_s = 0.0
@@ -203,3 +203,19 @@ def test_wrong_password_stops_the_worker(redis_server: RedisServer, start_worker
     worker = start_worker(REDIS_PASSWORD="wrong-password")
     assert worker.process.wait(30) == 1
     assert worker.log() == f"s6g-worker: error: {redis_server.url}: authentication failed (check REDIS_PASSWORD)\n"
+
+
+def test_sigterm_while_the_sink_is_down_leaves_entries_pending_and_exits_0(
+        redis_server: RedisServer, recorder: InfluxRecorder, start_worker, drives: Path) -> None:  # type: ignore[no-untyped-def]
+    recorder.outage("503")
+    sent = inject(redis_server, drives, vehicles=3, seconds=60)
+    worker = start_worker(SHUTDOWN_GRACE_S="1", WRITE_CONCURRENCY="1")
+    worker.wait_ready()
+    wait_for(lambda: worker.metric("s6g_worker_sink_errors_total") >= 1, 30, "a failed write")
+    assert worker.terminate(timeout_s=15) == 0  # gives up after the grace period instead of hanging
+    assert "shutting down: could not write" in worker.log()
+    assert recorder.distinct_points() == set()
+    assert pending(redis_server) > 0  # read but never written: left for the next worker, not acknowledged
+    recorder.outage(None)
+    start_worker(CONSUMER_NAME="worker-b")
+    wait_for(lambda: len(recorder.distinct_points()) == sent, 30, f"all {sent} points from the next worker")
