@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     folder = model.save(args.out / "model")
     print(f"trained on {len(drives)} drives in {time.perf_counter() - started:.0f} s: {folder} (version {model.version})")
     if not args.no_evaluation:
-        from apps.model.evaluation import evaluate_and_report  # matplotlib is needed only here
+        from apps.model.report import evaluate_and_report  # matplotlib is needed only here
 
         evaluate_and_report(drives, config, args.out / "report")
     return 0
