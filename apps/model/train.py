@@ -35,8 +35,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         drives = load_drives(args.drives)
+        if len(drives) < 2:
+            raise ValueError(f"found {len(drives)} drive; training holds drives out in turn, so it needs at least 2")
     except (FileNotFoundError, ValueError) as error:
-        print(f"error: --drives: {error}", file=sys.stderr)
+        print(f"error: --drives {args.drives}: {error}", file=sys.stderr)
         return 2
     config = TrainingConfig(num_boost_round=args.rounds, seed=args.seed)
     started = time.perf_counter()
