@@ -78,28 +78,38 @@ def flat_metrics(summary: dict) -> dict[str, float]:
     return {name: float(value) for name, value in metrics.items() if value == value}
 
 
+def pyfunc_arguments(model_folder: Path, examples: np.ndarray) -> dict:
+    """What both saving and logging pass MLflow: the wrapper, the model folder, code, signature and example."""
+    model = ConditionModel.load(model_folder)
+    example = input_frame(model, examples)
+    return {
+        "python_model": VehicleConditionPyfunc(),
+        "artifacts": {ARTIFACT: str(model_folder)},
+        "code_paths": [str(APPS_FOLDER)],
+        "signature": infer_signature(example, output_frame(model, examples)),
+        "input_example": example,
+        "pip_requirements": REQUIREMENTS,
+    }
+
+
+def save_pyfunc(model_folder: Path, path: Path, examples: np.ndarray) -> Path:
+    """The pyfunc as a local MLflow model folder (what KServe's MLflow runtime loads)."""
+    mlflow.pyfunc.save_model(str(path), **pyfunc_arguments(model_folder, examples))
+    return path
+
+
 def log_and_register(model_folder: Path, examples: np.ndarray, name: str, metrics: dict[str, float] | None = None,
                      experiment: str = "vehicle-condition") -> str:
     """Log the pyfunc with signature, input example and metrics in a run; register it; return the version."""
     model = ConditionModel.load(model_folder)
-    example = input_frame(model, examples)
-    signature = infer_signature(example, output_frame(model, examples))
     mlflow.set_experiment(experiment)
     with mlflow.start_run(run_name=f"vehicle-condition-{model.version}"):
         mlflow.log_params({"model_version": model.version, "threshold": model.threshold,
                            "stale_after_s": model.stale_after_s})
         if metrics:
             mlflow.log_metrics(metrics)
-        info = mlflow.pyfunc.log_model(
-            name="model",
-            python_model=VehicleConditionPyfunc(),
-            artifacts={ARTIFACT: str(model_folder)},
-            code_paths=[str(APPS_FOLDER)],
-            signature=signature,
-            input_example=example,
-            pip_requirements=REQUIREMENTS,
-            registered_model_name=name,
-        )
+        info = mlflow.pyfunc.log_model(name="model", registered_model_name=name,
+                                       **pyfunc_arguments(model_folder, examples))
     return str(info.registered_model_version)
 
 
