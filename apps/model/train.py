@@ -35,8 +35,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         drives = load_drives(args.drives)
-        if len(drives) < 2:
-            raise ValueError(f"found {len(drives)} drive; training holds drives out in turn, so it needs at least 2")
+        needed = 2 if args.no_evaluation else 3  # calibration holds one out; evaluation one more
+        if len(drives) < needed:
+            raise ValueError(f"found {len(drives)} drive(s); training holds drives out in turn, so it needs at least "
+                             f"{needed}{'' if args.no_evaluation else ' with evaluation'}")
     except (FileNotFoundError, ValueError) as error:
         print(f"error: --drives {args.drives}: {error}", file=sys.stderr)
         return 2
