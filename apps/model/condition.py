@@ -6,8 +6,9 @@ For every sensor s:
   residual says whether s agrees with the rest of the vehicle; a fault that
   persists (an offset, a stuck or drifting sensor) keeps disagreeing, so it keeps
   being seen. The anomaly score is built from these residuals only.
-- an *impute* model predicts s from the same inputs plus s's own last known
-  value, trend and age: the best estimate when s is missing (reconstruction).
+- an *impute* model predicts how far s moved since its last known value, from
+  the same inputs plus s's own last value, trend and age: the best estimate when
+  s is missing (reconstruction = last known value + predicted change).
 
 Residuals are normalised by each cross model's error on drives it was not
 trained on (`sigma`); the score is the root mean square of the normalised
@@ -54,6 +55,11 @@ def current_columns(sensors: Sequence[str] = SENSOR_NAMES) -> list[int]:
     return [sensor_columns(sensor, sensors)[""] for sensor in sensors]
 
 
+def previous_columns(sensors: Sequence[str] = SENSOR_NAMES) -> list[int]:
+    """Each sensor's last known value before the current one: the carry-forward the impute models correct."""
+    return [sensor_columns(sensor, sensors)["__prev"] for sensor in sensors]
+
+
 def score_residuals(residuals: np.ndarray, sigma: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(anomaly score, per-sensor contributions) of (n, n_sensors) residuals, NaN where a sensor is missing.
 
@@ -94,10 +100,27 @@ class ConditionModel:
         width = len(self.feature_names)
         if matrix.ndim != 2 or matrix.shape[1] != width:
             raise ValueError(f"features must have shape (n, {width}) in feature_names order, got {matrix.shape}")
-        expected = self._predict_all(self.cross, cross_columns, matrix)
-        reconstructed = self._predict_all(self.impute, impute_columns, matrix)
-        score, contributions = score_residuals(matrix[:, current_columns(self.sensors)] - expected, self.sigma)
-        return ModelOutput(anomaly_score=score, reconstructed=reconstructed, contributions=contributions)
+        score, contributions = self.anomaly(matrix)
+        return ModelOutput(anomaly_score=score, reconstructed=self.reconstruct(matrix), contributions=contributions)
+
+    def expected(self, matrix: np.ndarray) -> np.ndarray:
+        """(n, n_sensors) what each sensor should read given the other sensors (the cross models)."""
+        return self._predict_all(self.cross, cross_columns, matrix)
+
+    def reconstruct(self, matrix: np.ndarray) -> np.ndarray:
+        """(n, n_sensors) each sensor's best estimate from the others and its own past.
+
+        The impute models predict the change since the sensor's last known value, so
+        a slow sensor is carried forward unless the others say it moved; a sensor
+        that never reported falls back to the cross model's estimate.
+        """
+        last_known = matrix[:, previous_columns(self.sensors)]
+        change = self._predict_all(self.impute, impute_columns, matrix)
+        return np.where(np.isnan(last_known), self.expected(matrix), last_known + change)
+
+    def anomaly(self, matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(anomaly score, contributions) without the reconstruction (half the work of predict)."""
+        return score_residuals(matrix[:, current_columns(self.sensors)] - self.expected(matrix), self.sigma)
 
     def alarms(self, output: ModelOutput) -> np.ndarray:
         return output.anomaly_score > self.threshold

@@ -35,8 +35,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         drives = load_drives(args.drives)
+        needed = 2 if args.no_evaluation else 3  # calibration holds one out; evaluation one more
+        if len(drives) < needed:
+            raise ValueError(f"found {len(drives)} drive(s); training holds drives out in turn, so it needs at least "
+                             f"{needed}{'' if args.no_evaluation else ' with evaluation'}")
     except (FileNotFoundError, ValueError) as error:
-        print(f"error: --drives: {error}", file=sys.stderr)
+        print(f"error: --drives {args.drives}: {error}", file=sys.stderr)
         return 2
     config = TrainingConfig(num_boost_round=args.rounds, seed=args.seed)
     started = time.perf_counter()
@@ -44,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     folder = model.save(args.out / "model")
     print(f"trained on {len(drives)} drives in {time.perf_counter() - started:.0f} s: {folder} (version {model.version})")
     if not args.no_evaluation:
-        from apps.model.evaluation import evaluate_and_report  # matplotlib is needed only here
+        from apps.model.report import evaluate_and_report  # matplotlib is needed only here
 
         evaluate_and_report(drives, config, args.out / "report")
     return 0

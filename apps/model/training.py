@@ -16,7 +16,14 @@ import lightgbm as lgb
 import numpy as np
 
 from apps.contracts import SENSOR_NAMES
-from apps.model.condition import ConditionModel, cross_columns, current_columns, impute_columns, score_residuals
+from apps.model.condition import (
+    ConditionModel,
+    cross_columns,
+    current_columns,
+    impute_columns,
+    previous_columns,
+    score_residuals,
+)
 from apps.model.drives import RecordedDrive
 
 ALARM_QUANTILE = 0.995  # fixed before any evaluation; the false-alarm goal is <= 1 % of clean samples
@@ -62,10 +69,17 @@ def stack(drives: Sequence[RecordedDrive]) -> np.ndarray:
     return np.vstack([drive.replayed.features for drive in drives])
 
 
-def fit_boosters(features: np.ndarray, columns_of, config: TrainingConfig) -> list[lgb.Booster]:
-    """One regressor per sensor, predicting its current value from the columns `columns_of(sensor)` selects."""
+def fit_boosters(features: np.ndarray, columns_of, config: TrainingConfig, relative: bool = False
+                 ) -> list[lgb.Booster]:
+    """One regressor per sensor from the columns `columns_of(sensor)` selects.
+
+    The target is the sensor's current value, or with `relative` its change since
+    its last known value (what the impute models predict).
+    """
     boosters = []
     targets = features[:, current_columns(config.sensors)]
+    if relative:
+        targets = targets - features[:, previous_columns(config.sensors)]
     generator = np.random.default_rng(config.seed)
     for i, sensor in enumerate(config.sensors):
         rows = np.flatnonzero(~np.isnan(targets[:, i]))
@@ -125,7 +139,7 @@ def fit(drives: Sequence[RecordedDrive], config: TrainingConfig = TrainingConfig
         version=version or datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ"),
         sensors=config.sensors,
         cross=fit_boosters(features, cross_columns, config),
-        impute=fit_boosters(features, impute_columns, config),
+        impute=fit_boosters(features, impute_columns, config, relative=True),
         sigma=sigma,
         threshold=threshold,
         reference_std=reference_std,
