@@ -161,3 +161,33 @@ class InfluxRecorder:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """python -m apps.testing.influx_recorder: stand in for InfluxDB 2 locally and print each point it accepts."""
+    import argparse
+    import os
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--port", type=int, default=8086)
+    args = parser.parse_args(argv)
+    token = os.environ.get("INFLUX_TOKEN")
+    if not token:
+        raise SystemExit("INFLUX_TOKEN is required (the token the worker will send)")
+    recorder = InfluxRecorder(token=token, org=os.environ.get("INFLUX_ORG", "success6g"),
+                              bucket=os.environ.get("INFLUX_BUCKET", "predictions")).start(args.port)
+    print(f"recording InfluxDB 2 writes on {recorder.url} (org {recorder.org}, bucket {recorder.bucket})", flush=True)
+    shown = 0
+    try:
+        while True:
+            time.sleep(0.5)
+            for point in recorder.points[shown:]:
+                score = point.fields.get("anomaly_score", float("nan"))
+                print(f"{point.tags.get('vehicle')} t={point.time_ns} anomaly_score={score:.3f}", flush=True)
+            shown = len(recorder.points)
+    except KeyboardInterrupt:
+        recorder.stop()
+
+
+if __name__ == "__main__":
+    main()
