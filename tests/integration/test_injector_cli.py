@@ -222,7 +222,7 @@ def test_tls_endpoint_with_the_ca_from_the_environment(drives: Path, tmp_path: P
         code, _, err = run_cli(str(drives / SHORT_DRIVE), "--endpoint", server.url)  # no CA: not trusted
         assert code == 1
         assert err.startswith(f"s6g-inject: error: cannot reach redis at 127.0.0.1:{server.port}: ")
-        assert "certificate verify failed" in err
+        assert "certificate verify failed" in err and err.endswith(" (check REDIS_TLS_CA)\n")
         code, _, err = run_cli(str(drives / SHORT_DRIVE), "--endpoint", server.url.replace("rediss", "redis"),
                                "--tls-ca", str(tls.ca))
         expected = (f"s6g-inject: error: --endpoint redis://127.0.0.1:{server.port}/0: TLS files are set "
