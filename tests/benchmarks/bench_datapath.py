@@ -111,7 +111,7 @@ def finish_injection(injector: subprocess.Popen[str]) -> int:
 def wait_drained(recorder: InfluxRecorder, expected: int, stall_s: float, limit_s: float) -> None:
     """Until every sample has its point, nothing new arrived for stall_s, or limit_s passed."""
     last, last_change, deadline = -1, time.monotonic(), time.monotonic() + limit_s
-    while (count := len(recorder.points)) < expected and time.monotonic() - last_change < stall_s:
+    while (count := recorder.lines_accepted) < expected and time.monotonic() - last_change < stall_s:
         if time.monotonic() > deadline:
             return
         if count != last:
