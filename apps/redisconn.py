@@ -8,6 +8,7 @@ URL's scheme is rediss://. Never imports pulumi.
 from __future__ import annotations
 
 import os
+import ssl
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
@@ -101,5 +102,7 @@ def describe_error(target: RedisTarget, error: redis.RedisError) -> str:
     if isinstance(error, (redis.ConnectionError, redis.TimeoutError)):
         cause = error.__context__
         reason = cause.strerror if isinstance(cause, OSError) and cause.strerror else str(error)
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            reason += " (check REDIS_TLS_CA)"
         return f"cannot reach redis at {target.address}: {reason}"
     return f"{target.shown}: {error}"

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterable
 
 from apps.contracts import SENSOR_BY_IDNEO_NAME, Sensor
 

@@ -12,6 +12,8 @@ from typing import Self
 
 import redis
 
+from apps.testing.tls import TlsFiles
+
 TEST_PASSWORD = "test-only-not-a-secret"  # what the test servers require; plainly not a real secret
 
 
@@ -22,14 +24,17 @@ def free_port() -> int:
 
 
 class RedisServer:
-    """redis-server with persistence (appendonly, fsync always) so a restart loses nothing."""
+    """redis-server with append-only persistence, so a restart (SIGTERM, start again) loses nothing."""
 
-    def __init__(self, password: str | None = None, port: int | None = None, folder: Path | None = None) -> None:
+    def __init__(self, password: str | None = None, port: int | None = None, folder: Path | None = None,
+                 fsync: str = "always", tls: TlsFiles | None = None) -> None:
         binary = shutil.which("redis-server")
         if binary is None:
             raise FileNotFoundError("redis-server is not installed (Debian package redis-server)")
         self.binary = binary
         self.password = password
+        self.tls = tls  # TLS only (no plain port) when given
+        self.fsync = fsync  # "always" for the reliability tests; "everysec" (Redis's default) for benchmarks
         self.port = port or free_port()
         self._owned_folder = folder is None
         self.folder = folder or Path(tempfile.mkdtemp(prefix="s6g-redis-"))
@@ -38,14 +43,20 @@ class RedisServer:
 
     @property
     def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
+        return f"{'rediss' if self.tls else 'redis'}://127.0.0.1:{self.port}/0"
 
     def client(self) -> redis.Redis:
-        return redis.Redis(host="127.0.0.1", port=self.port, password=self.password, protocol=2)
+        tls = {"ssl": True, "ssl_ca_certs": str(self.tls.ca)} if self.tls else {}
+        return redis.Redis(host="127.0.0.1", port=self.port, password=self.password, protocol=2, **tls)  # type: ignore[arg-type]
 
     def start(self) -> Self:
-        args = [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.folder),
-                "--appendonly", "yes", "--appendfsync", "always", "--save", "", "--daemonize", "no",
+        ports = ["--port", str(self.port)]
+        if self.tls:
+            ports = ["--port", "0", "--tls-port", str(self.port), "--tls-cert-file", str(self.tls.cert),
+                     "--tls-key-file", str(self.tls.key), "--tls-ca-cert-file", str(self.tls.ca),
+                     "--tls-auth-clients", "no"]
+        args = [self.binary, *ports, "--bind", "127.0.0.1", "--dir", str(self.folder),
+                "--appendonly", "yes", "--appendfsync", self.fsync, "--save", "", "--daemonize", "no",
                 "--logfile", str(self.folder / "redis.log")]
         if self.password:
             args += ["--requirepass", self.password]

@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import sys
 import threading
 
-from apps.redisconn import RedisSetupError, connect, target_from_env
-from apps.worker.influx import InfluxSink
-from apps.worker.metrics import Health, WorkerMetrics, serve
-from apps.worker.model_loader import ModelLoadError, load
-from apps.worker.predict import Predictor
-from apps.worker.runner import Worker
+import redis
+
+from apps.redisconn import RedisSetupError, connect, describe_error, target_from_env
 from apps.worker.settings import SettingsError, load_settings
-from apps.worker.stream import StreamConsumer
-from apps.worker.writer import BatchWriter
 
 PROG = "s6g-worker"
 log = logging.getLogger("s6g.worker")
@@ -31,6 +27,24 @@ def main() -> int:
         prefix = "REDIS_URL: " if isinstance(error, RedisSetupError) else ""
         print(f"{PROG}: error: {prefix}{error}", file=sys.stderr)
         return 2
+    try:
+        client.ping()  # a refused password is fatal at once; an unreachable Redis is retried by the loop
+    except redis.AuthenticationError as error:
+        print(f"{PROG}: error: {describe_error(target, error)}", file=sys.stderr)
+        return 1
+    except redis.RedisError:
+        pass
+    # LightGBM's OpenMP threads otherwise spin after every predict call, burning CPU between batches
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    # imported only once the settings are valid: LightGBM and influxdb-client take seconds to import
+    from apps.worker.influx import InfluxSink
+    from apps.worker.metrics import Health, WorkerMetrics, serve
+    from apps.worker.model_loader import ModelLoadError, load
+    from apps.worker.predict import Predictor
+    from apps.worker.runner import Worker
+    from apps.worker.stream import StreamConsumer
+    from apps.worker.writer import BatchWriter
+
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())

@@ -44,12 +44,12 @@ class Worker:
         self._recovered: list[Entry] = []  # own pending or claimed entries, processed before new ones
         self._connected = False
         self._next_claim = 0.0
-        self._next_backlog_poll = 0.0
 
     def run(self) -> int:
         """Until stop is set: 0 after a clean stop, 1 after a fatal error."""
         backoff = Backoff()
         code = 0
+        threading.Thread(target=self._poll_backlog, name="backlog-poller", daemon=True).start()
         try:
             while not self.stop.is_set():
                 self.health.tick()
@@ -104,9 +104,6 @@ class Worker:
             if claimed:
                 log.info("claimed %d entries left pending by another consumer", len(claimed))
                 self._recovered.extend(claimed)
-        if now >= self._next_backlog_poll:
-            self._next_backlog_poll = now + BACKLOG_POLL_S
-            self._poll_backlog()
         entries = self._collect()
         if entries:
             self._process(entries, now)
@@ -135,11 +132,16 @@ class Worker:
             self.metrics.dead_letters.inc(len(batch.dead))
             for letter in batch.dead:
                 log.warning("dead-lettered entry %s: %s", letter.entry_id.decode(), letter.reason)
-        self.writer.submit(batch, read_at)
+        self.writer.submit(batch, read_at, waiting=self.health.tick)
 
     def _poll_backlog(self) -> None:
-        lag, pending, added = self.consumer.backlog()
-        if lag is not None:
-            self.metrics.consumer_lag.set(lag)
-        self.metrics.consumer_pending.set(pending)
-        self.metrics.stream_entries_added.set(added)
+        """Every BACKLOG_POLL_S, in its own thread: the gauges stay current while the loop waits on the sink."""
+        while not self.stop.wait(BACKLOG_POLL_S):
+            try:
+                lag, pending, added = self.consumer.backlog()
+            except redis.RedisError:
+                continue  # the main loop reports and handles a lost connection
+            if lag is not None:
+                self.metrics.consumer_lag.set(lag)
+            self.metrics.consumer_pending.set(pending)
+            self.metrics.stream_entries_added.set(added)

@@ -62,7 +62,8 @@ class StreamConsumer:
             reply = _entries(self.client.xreadgroup(CONSUMER_GROUP, self.consumer, {self.stream: cursor}, count=count))
             if not reply:
                 return pending
-            pending.extend(entry for entry in reply if entry[1])  # a trimmed entry comes back without fields
+            pending.extend(entry for entry in reply if entry[1])
+            self.ack(entry_id for entry_id, fields in reply if not fields)  # trimmed away meanwhile: nothing to do
             cursor = reply[-1][0]
 
     def claim_idle(self, min_idle_ms: int, count: int) -> list[Entry]:

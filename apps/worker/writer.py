@@ -52,11 +52,13 @@ class BatchWriter:
         with self._lock:
             return entry_id in self._in_flight
 
-    def submit(self, batch: PredictedBatch, read_at: float) -> None:
-        """Hand a batch to a writer thread; blocks while every slot is busy."""
+    def submit(self, batch: PredictedBatch, read_at: float, waiting: Callable[[], None]) -> None:
+        """Hand a batch to a writer thread; blocks while every slot is busy, calling waiting() each second
+        (the worker is alive, just held back by a slow or failing sink)."""
         if not batch.lines:
             return
-        self._slots.acquire()
+        while not self._slots.acquire(timeout=1.0):
+            waiting()
         with self._lock:
             self._in_flight.update(batch.entry_ids)
         future = self._pool.submit(self._write_and_ack, Submitted(batch, read_at))
@@ -71,10 +73,13 @@ class BatchWriter:
 
     def drain(self) -> None:
         """Wait for every submitted batch (called once the reader stopped)."""
-        self._stop_at = time.monotonic() + self.shutdown_grace_s
+        if self._stop_at is None:
+            self._stop_at = time.monotonic() + self.shutdown_grace_s
         self._pool.shutdown(wait=True)
 
     def _give_up(self) -> bool:
+        if self._stop_at is None and self.stop.is_set():  # stopping while the reader still waits for a slot
+            self._stop_at = time.monotonic() + self.shutdown_grace_s
         return self._stop_at is not None and time.monotonic() >= self._stop_at
 
     def _pause(self, backoff: Backoff) -> None:
@@ -114,5 +119,5 @@ class BatchWriter:
                 if self._give_up():
                     log.warning("shutting down: could not %s, leaving them pending: %s", what, error)
                     return False
-                log.warning("could not %s a batch, retrying: %s", what, error)
+                log.warning("could not %s, retrying: %s", what, error)
                 self._pause(backoff)

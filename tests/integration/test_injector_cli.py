@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import itertools
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -16,6 +17,7 @@ import pytest
 
 from apps.contracts import PUBSUB_CHANNEL, SENSOR_NAMES, Measurement, stream_key
 from apps.testing.redis_server import TEST_PASSWORD, RedisServer, free_port
+from apps.testing.tls import make_test_certificates
 from injector.cli import main
 from injector.idneo import read_drive
 from injector.replay import attached_endpoint, count_sends, drive_samples, plan_vehicles, schedule
@@ -202,3 +204,27 @@ def test_ctrl_c_flushes_prints_summary_and_exits_130(redis_server: RedisServer, 
     assert sent >= 3 and sent == client.xlen(stream_key("edge-1"))
     assert lines[-1] == "interrupted: stopped after flushing the queued samples"
     assert err == ""
+
+
+def test_tls_endpoint_with_the_ca_from_the_environment(drives: Path, tmp_path: Path) -> None:
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed (Debian package openssl)")
+    tls = make_test_certificates(tmp_path / "tls")
+    with RedisServer(password=TEST_PASSWORD, folder=tmp_path / "redis", tls=tls) as server:
+        os.environ["REDIS_TLS_CA"] = str(tls.ca)
+        try:
+            code, out, err = run_cli(str(drives / SHORT_DRIVE), "--endpoint", server.url, "--speed", "max",
+                                     "--duration", "5s")
+        finally:
+            del os.environ["REDIS_TLS_CA"]
+        assert (code, err) == (0, "")
+        assert server.client().xlen(stream_key("edge-1")) == int(out.split()[1]) > 0
+        code, _, err = run_cli(str(drives / SHORT_DRIVE), "--endpoint", server.url)  # no CA: not trusted
+        assert code == 1
+        assert err.startswith(f"s6g-inject: error: cannot reach redis at 127.0.0.1:{server.port}: ")
+        assert "certificate verify failed" in err and err.endswith(" (check REDIS_TLS_CA)\n")
+        code, _, err = run_cli(str(drives / SHORT_DRIVE), "--endpoint", server.url.replace("rediss", "redis"),
+                               "--tls-ca", str(tls.ca))
+        expected = (f"s6g-inject: error: --endpoint redis://127.0.0.1:{server.port}/0: TLS files are set "
+                    "(REDIS_TLS_CA, REDIS_TLS_CERT, REDIS_TLS_KEY) but the URL is not rediss://\n")
+        assert (code, err) == (2, expected)

@@ -1,0 +1,182 @@
+"""The vehicle-condition model: two LightGBM regressors per sensor, saved as plain text files.
+
+For every sensor s:
+- a *cross* model predicts s from the other sensors (their current values and
+  short history) and from the age of s's reading, never from s's own values. Its
+  residual says whether s agrees with the rest of the vehicle; a fault that
+  persists (an offset, a stuck or drifting sensor) keeps disagreeing, so it keeps
+  being seen. The anomaly score is built from these residuals only.
+- an *impute* model predicts how far s moved since its last known value, from
+  the same inputs plus s's own last value, trend and age: the best estimate when
+  s is missing (reconstruction = last known value + predicted change).
+
+Residuals are normalised by each cross model's error on drives it was not
+trained on (`sigma`); the score is the root mean square of the normalised
+residuals of the sensors present in the row, and a row is an alarm when the score
+exceeds `threshold` (a quantile of the scores of clean held-out drives).
+
+Never imports mlflow or pulumi (worker runtime code).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import lightgbm as lgb
+import numpy as np
+
+from apps.contracts import SENSOR_NAMES
+from apps.model.features import STALE_AFTER_S, SUFFIXES, feature_names, sensor_columns
+from apps.model.interface import ModelOutput
+
+FORMAT = "success6g-vehicle-condition"
+FORMAT_VERSION = 1
+MANIFEST = "model.json"
+OWN_IMPUTE_SUFFIXES = ("__prev", "__prev_delta", "__prev_age")
+
+
+def cross_columns(sensor: str, sensors: Sequence[str] = SENSOR_NAMES) -> list[int]:
+    """Inputs of the cross model of `sensor`: every feature of the other sensors, and its own reading's age."""
+    own = sensor_columns(sensor, sensors)
+    others = [i for i in range(len(sensors) * len(SUFFIXES)) if i not in own.values()]
+    return sorted(others + [own["__age"]])
+
+
+def impute_columns(sensor: str, sensors: Sequence[str] = SENSOR_NAMES) -> list[int]:
+    """Inputs of the impute model of `sensor`: the cross inputs plus its own last known value, trend and age."""
+    own = sensor_columns(sensor, sensors)
+    return sorted(cross_columns(sensor, sensors) + [own[suffix] for suffix in OWN_IMPUTE_SUFFIXES])
+
+
+def current_columns(sensors: Sequence[str] = SENSOR_NAMES) -> list[int]:
+    return [sensor_columns(sensor, sensors)[""] for sensor in sensors]
+
+
+def previous_columns(sensors: Sequence[str] = SENSOR_NAMES) -> list[int]:
+    """Each sensor's last known value before the current one: the carry-forward the impute models correct."""
+    return [sensor_columns(sensor, sensors)["__prev"] for sensor in sensors]
+
+
+def score_residuals(residuals: np.ndarray, sigma: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(anomaly score, per-sensor contributions) of (n, n_sensors) residuals, NaN where a sensor is missing.
+
+    The score is the root mean square of the residuals in units of sigma over the
+    sensors present; a sensor's contribution is its share of the squared sum, times
+    the score, so the contributions of a row add up to its score.
+    """
+    z_squared = np.nan_to_num((residuals / sigma) ** 2, nan=0.0)
+    present = (~np.isnan(residuals)).sum(axis=1)
+    total = z_squared.sum(axis=1)
+    score = np.sqrt(total / np.maximum(present, 1))
+    shares = np.divide(z_squared, total[:, None], out=np.zeros_like(z_squared), where=total[:, None] > 0)
+    return score, shares * score[:, None]
+
+
+@dataclass
+class ConditionModel:
+    """Implements apps.model.interface.VehicleModel."""
+
+    version: str
+    sensors: tuple[str, ...]
+    cross: list[lgb.Booster]
+    impute: list[lgb.Booster]
+    sigma: np.ndarray  # (n_sensors,) cross-model RMSE on held-out drives
+    threshold: float  # alarm when anomaly_score > threshold
+    reference_std: np.ndarray  # (n_sensors,) each signal's spread on the calibration drives (fault magnitudes)
+    stale_after_s: float = STALE_AFTER_S
+    predict_threads: int = 1  # one thread: LightGBM's pool spins after every small predict
+
+    @property
+    def feature_names(self) -> tuple[str, ...]:
+        return feature_names(self.sensors)
+
+    def predict(self, features: np.ndarray) -> ModelOutput:
+        matrix = np.asarray(features, dtype=np.float64)
+        if matrix.ndim == 1:
+            matrix = matrix.reshape(1, -1)
+        width = len(self.feature_names)
+        if matrix.ndim != 2 or matrix.shape[1] != width:
+            raise ValueError(f"features must have shape (n, {width}) in feature_names order, got {matrix.shape}")
+        score, contributions = self.anomaly(matrix)
+        return ModelOutput(anomaly_score=score, reconstructed=self.reconstruct(matrix), contributions=contributions)
+
+    def expected(self, matrix: np.ndarray) -> np.ndarray:
+        """(n, n_sensors) what each sensor should read given the other sensors (the cross models)."""
+        return self._predict_all(self.cross, cross_columns, matrix)
+
+    def reconstruct(self, matrix: np.ndarray) -> np.ndarray:
+        """(n, n_sensors) each sensor's best estimate from the others and its own past.
+
+        The impute models predict the change since the sensor's last known value, so
+        a slow sensor is carried forward unless the others say it moved; a sensor
+        that never reported falls back to the cross model's estimate.
+        """
+        last_known = matrix[:, previous_columns(self.sensors)]
+        change = self._predict_all(self.impute, impute_columns, matrix)
+        return np.where(np.isnan(last_known), self.expected(matrix), last_known + change)
+
+    def anomaly(self, matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(anomaly score, contributions) without the reconstruction (half the work of predict)."""
+        return score_residuals(matrix[:, current_columns(self.sensors)] - self.expected(matrix), self.sigma)
+
+    def alarms(self, output: ModelOutput) -> np.ndarray:
+        return output.anomaly_score > self.threshold
+
+    def _predict_all(self, boosters: list[lgb.Booster], columns, matrix: np.ndarray) -> np.ndarray:
+        out = np.empty((matrix.shape[0], len(self.sensors)))
+        if matrix.shape[0] == 0:
+            return out
+        for i, (sensor, booster) in enumerate(zip(self.sensors, boosters)):
+            out[:, i] = booster.predict(matrix[:, columns(sensor, self.sensors)], num_threads=self.predict_threads)
+        return out
+
+    def save(self, folder: str | Path) -> Path:
+        """Write the model as a folder of text files (no pickle): model.json and one LightGBM file per booster."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        for kind, boosters in (("cross", self.cross), ("impute", self.impute)):
+            for sensor, booster in zip(self.sensors, boosters):
+                booster.save_model(str(folder / f"{kind}__{sensor}.txt"))
+        manifest = {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "version": self.version,
+            "sensors": list(self.sensors),
+            "feature_names": list(self.feature_names),
+            "sigma": self.sigma.tolist(),
+            "threshold": self.threshold,
+            "reference_std": self.reference_std.tolist(),
+            "stale_after_s": self.stale_after_s,
+        }
+        (folder / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
+        return folder
+
+    @classmethod
+    def load(cls, folder: str | Path) -> ConditionModel:
+        folder = Path(folder)
+        path = folder / MANIFEST
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: no model manifest; is {folder} a folder written by ConditionModel.save?")
+        manifest = json.loads(path.read_text())
+        if manifest.get("format") != FORMAT or manifest.get("format_version") != FORMAT_VERSION:
+            raise ValueError(f"{path}: not a {FORMAT} v{FORMAT_VERSION} model manifest")
+        sensors = tuple(manifest["sensors"])
+        if tuple(manifest["feature_names"]) != feature_names(sensors):
+            raise ValueError(f"{path}: feature_names differ from what apps.model.features builds")
+
+        def boosters(kind: str) -> list[lgb.Booster]:
+            return [lgb.Booster(model_file=str(folder / f"{kind}__{sensor}.txt")) for sensor in sensors]
+
+        return cls(
+            version=str(manifest["version"]),
+            sensors=sensors,
+            cross=boosters("cross"),
+            impute=boosters("impute"),
+            sigma=np.asarray(manifest["sigma"], dtype=float),
+            threshold=float(manifest["threshold"]),
+            reference_std=np.asarray(manifest["reference_std"], dtype=float),
+            stale_after_s=float(manifest["stale_after_s"]),
+        )

@@ -1,0 +1,143 @@
+"""The per-vehicle feature builder, used unchanged in training and in the worker.
+
+Every sensor reports at its own instants (~every 1.5 s). A `VehicleHistory`
+keeps each sensor's last three readings and turns them into one feature row at
+any instant, whatever way the readings were grouped into messages (one reading
+per message, one log row per message, or a resampled vehicle sample).
+
+Per sensor, five features (names `<sensor>`, `<sensor>__age`, ...):
+- `<sensor>`: its current value: the latest reading if it is at most
+  `stale_after_s` old, else NaN (missing: the value to reconstruct);
+- `__age`: seconds since that latest reading (NaN if the sensor never reported);
+- `__prev`: the last value known *before* the current one (the current reading's
+  predecessor, or the latest reading when the current value is missing): the
+  carry-forward estimate of the sensor;
+- `__prev_delta`: the change between `__prev` and the reading before it (the trend);
+- `__prev_age`: seconds since `__prev` was read.
+
+Never imports mlflow or pulumi (worker runtime code).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Iterable, Mapping, Protocol, Sequence
+
+import numpy as np
+
+from apps.contracts import SENSOR_NAMES
+
+# A reading older than two sampling periods (2 x ~1.5 s) no longer counts as the current value.
+STALE_AFTER_S = 3.2
+SUFFIXES: tuple[str, ...] = ("", "__age", "__prev", "__prev_delta", "__prev_age")
+DEPTH = 3  # readings kept per sensor: current, previous, and the one before (for the trend)
+
+
+def feature_names(sensors: Sequence[str] = SENSOR_NAMES) -> tuple[str, ...]:
+    return tuple(f"{sensor}{suffix}" for sensor in sensors for suffix in SUFFIXES)
+
+
+def sensor_columns(sensor: str, sensors: Sequence[str] = SENSOR_NAMES) -> dict[str, int]:
+    """Column index of each feature of one sensor, keyed by suffix ('' for the current value)."""
+    base = list(sensors).index(sensor) * len(SUFFIXES)
+    return {suffix: base + offset for offset, suffix in enumerate(SUFFIXES)}
+
+
+class VehicleHistory:
+    """The latest readings of one vehicle's sensors, and the feature row they give."""
+
+    def __init__(self, sensors: Sequence[str] = SENSOR_NAMES, stale_after_s: float = STALE_AFTER_S) -> None:
+        self.sensors = tuple(sensors)
+        self.stale_after_s = stale_after_s
+        self._index = {name: i for i, name in enumerate(self.sensors)}
+        # column 0 is the latest reading; NaN stamps mean "no reading yet"
+        self._values = np.full((len(self.sensors), DEPTH), np.nan)
+        self._stamps = np.full((len(self.sensors), DEPTH), np.nan)
+        self.latest_stamp_s = -math.inf
+        self.ignored_out_of_order = 0
+
+    def observe(self, stamp_s: float, values: Mapping[str, float]) -> None:
+        """Record readings taken at `stamp_s` (seconds, any origin shared by all calls).
+
+        A reading not newer than the sensor's latest one (a replayed or reordered
+        message) is ignored and counted in `ignored_out_of_order`.
+        """
+        if not math.isfinite(stamp_s):
+            raise ValueError(f"stamp_s must be a finite number of seconds, got {stamp_s!r}")
+        for name, value in values.items():
+            row = self._index.get(name)
+            if row is None:
+                raise ValueError(f"unknown sensor {name!r}; expected one of {', '.join(self.sensors)}")
+            last = self._stamps[row, 0]
+            if not math.isnan(last) and stamp_s <= last:
+                self.ignored_out_of_order += 1
+                continue
+            self._values[row] = np.roll(self._values[row], 1)
+            self._stamps[row] = np.roll(self._stamps[row], 1)
+            self._values[row, 0] = float(value)
+            self._stamps[row, 0] = stamp_s
+        self.latest_stamp_s = max(self.latest_stamp_s, stamp_s)
+
+    def features(self, now_s: float | None = None) -> np.ndarray:
+        """The feature row at `now_s` (default: the newest reading's stamp), in `feature_names()` order."""
+        now = self.latest_stamp_s if now_s is None else now_s
+        age = now - self._stamps[:, 0]
+        current = (age <= self.stale_after_s) & ~np.isnan(age)
+        # when the current value is present its predecessor is column 1, else the latest reading is the past
+        prev_col = np.where(current, 1, 0)
+        rows = np.arange(len(self.sensors))
+        prev = self._values[rows, prev_col]
+        before_prev = self._values[rows, prev_col + 1]
+        out = np.empty((len(self.sensors), len(SUFFIXES)))
+        out[:, 0] = np.where(current, self._values[:, 0], np.nan)
+        out[:, 1] = age
+        out[:, 2] = prev
+        out[:, 3] = prev - before_prev
+        out[:, 4] = now - self._stamps[rows, prev_col]
+        return out.reshape(-1)
+
+
+class ReadingLike(Protocol):
+    """What `injector.idneo.Reading` offers (kept structural: the worker never imports the injector)."""
+
+    @property
+    def stamp_s(self) -> float: ...
+    @property
+    def sensor(self) -> str: ...
+    @property
+    def value(self) -> float: ...
+
+
+@dataclass(frozen=True)
+class ReplayedDrive:
+    """One feature row after every reading of a drive, with what was read."""
+
+    features: np.ndarray  # (n, n_features)
+    stamps: np.ndarray  # (n,) the reading's stamp
+    sensor: np.ndarray  # (n,) index of the sensor just read
+
+
+def replay(readings: Iterable[ReadingLike], sensors: Sequence[str] = SENSOR_NAMES,
+           stale_after_s: float = STALE_AFTER_S) -> ReplayedDrive:
+    """Feed time-ordered readings one by one; a feature row after each.
+
+    This is how training and evaluation see a drive, and what the worker sees when
+    readings arrive one per message.
+    """
+    history = VehicleHistory(sensors, stale_after_s)
+    index = {name: i for i, name in enumerate(sensors)}
+    rows: list[np.ndarray] = []
+    stamps: list[float] = []
+    which: list[int] = []
+    for reading in readings:
+        history.observe(reading.stamp_s, {reading.sensor: reading.value})
+        rows.append(history.features())
+        stamps.append(reading.stamp_s)
+        which.append(index[reading.sensor])
+    width = len(sensors) * len(SUFFIXES)
+    return ReplayedDrive(
+        features=np.vstack(rows) if rows else np.empty((0, width)),
+        stamps=np.asarray(stamps, dtype=float),
+        sensor=np.asarray(which, dtype=int),
+    )

@@ -1,0 +1,24 @@
+"""Drives and a tiny model for the model's integration tests: the shared real drives, or synthetic ones without them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from apps.model.condition import ConditionModel
+from apps.model.drives import RecordedDrive, sample_drives
+from apps.model.training import TrainingConfig, fit
+
+SHARED_DRIVES = Path(__file__).resolve().parents[3] / ".." / "shared" / "data" / "idneo"
+TINY = TrainingConfig(num_boost_round=8, calibration_folds=3)
+
+
+@pytest.fixture(scope="session")
+def drives(tmp_path_factory: pytest.TempPathFactory) -> list[RecordedDrive]:
+    return sample_drives(SHARED_DRIVES, tmp_path_factory.mktemp("synthetic-drives"))
+
+
+@pytest.fixture(scope="session")
+def tiny_model(drives: list[RecordedDrive]) -> ConditionModel:
+    return fit(drives, TINY, version="test-tiny")
