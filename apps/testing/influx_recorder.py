@@ -1,8 +1,9 @@
-"""A loopback HTTP server that speaks InfluxDB 2's write API and records every point it accepts.
+"""A loopback HTTP server that speaks InfluxDB 2's write APIs and records every point it accepts.
 
-`POST /api/v2/write?org=&bucket=&precision=ns` with `Authorization: Token <token>`, a body of line
-protocol (gzip allowed), answered 204 like InfluxDB; 401 for a wrong token, 404 for an unknown org or
-bucket, 400 for a body that is not UTF-8 text. Lines are parsed when `points` is read, not while the
+`POST /write?db=&rp=&precision=ns` (the 1.x-compatible endpoint the worker uses, with its v1
+credential) or `POST /api/v2/write?org=&bucket=&precision=ns`, with `Authorization: Token <token>`, a
+body of line protocol (gzip allowed), answered 204 like InfluxDB; 401 for a wrong token, 404 for an
+unknown org, bucket or database, 400 for a body that is not UTF-8 text. Lines are parsed when `points` is read, not while the
 writer waits (parsing costs ~65 us a line, which would slow the worker it measures). A test can make it fail (`outage("503")` answers 503 Service
 Unavailable, `outage("refuse")` drops connections unanswered) and end the outage (`outage(None)`).
 Used by the integration tests and the benchmark; never in production.
@@ -65,6 +66,7 @@ class InfluxRecorder:
     requests: int = 0  # writes accepted
     lines_accepted: int = 0  # lines in the accepted writes (cheap to keep current, unlike `points`)
     failed_requests: int = 0  # writes answered with an error (outage, bad token, bad line)
+    endpoints: list[str] = field(default_factory=list)  # the path of every accepted write
     latency_s: float = 0.0  # how long each write takes to answer (a slow InfluxDB)
     _failure: str | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -139,12 +141,14 @@ class InfluxRecorder:
         accepted_ns = time.time_ns()
         if self._failure == "503":
             status, message = 503, "service unavailable (outage)"
-        elif parts.path != "/api/v2/write":
+        elif parts.path not in ("/write", "/api/v2/write"):
             status, message = 404, f"no such path {parts.path}"
         elif authorization != f"Token {self.token}":
             status, message = 401, "unauthorized access"
-        elif query.get("org") != self.org or query.get("bucket") != self.bucket:
+        elif parts.path == "/api/v2/write" and (query.get("org"), query.get("bucket")) != (self.org, self.bucket):
             status, message = 404, f"organization or bucket not found: {query.get('org')}/{query.get('bucket')}"
+        elif parts.path == "/write" and (query.get("db"), query.get("rp", "autogen")) != (self.bucket, "autogen"):
+            status, message = 404, f"database not found: {query.get('db')}/{query.get('rp')}"
         elif query.get("precision", "ns") != "ns":
             status, message = 400, f"this recorder only takes precision=ns, got {query.get('precision')}"
         else:
@@ -155,6 +159,7 @@ class InfluxRecorder:
             else:
                 with self._lock:
                     self._bodies.append((accepted_ns, text))
+                    self.endpoints.append(parts.path)
                     self.requests += 1
                     self.lines_accepted += sum(1 for line in text.splitlines() if line.strip())
                 return 204, ""

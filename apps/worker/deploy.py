@@ -58,11 +58,14 @@ def worker_env(args: InferenceWorkerArgs) -> list[k8s.core.v1.EnvVarArgs]:
         "WRITE_CONCURRENCY": str(args.config.write_concurrency),
         "METRICS_PORT": str(METRICS_PORT),
     }
-    node = k8s.core.v1.EnvVarArgs(name="NODE_NAME", value_from=k8s.core.v1.EnvVarSourceArgs(
+    # NODE_NAME picks the node's stream; CONSUMER_NAME the same, so a restarted pod (one per node) takes its
+    # own pending entries back at once instead of after CLAIM_MIN_IDLE_MS
+    node = [k8s.core.v1.EnvVarArgs(name=variable, value_from=k8s.core.v1.EnvVarSourceArgs(
         field_ref=k8s.core.v1.ObjectFieldSelectorArgs(field_path="spec.nodeName")))
+        for variable in ("NODE_NAME", "CONSUMER_NAME")]
     return [
         *(k8s.core.v1.EnvVarArgs(name=key, value=value) for key, value in plain.items()),
-        node,
+        *node,
         secret_env("REDIS_PASSWORD", AUTH_SECRET, "password"),
         # the write-only credential the data services made for this bucket (INFLUX_URL & co. come envFrom)
         secret_env("INFLUX_TOKEN", WRITE_TOKEN_SECRET, "INFLUX_TOKEN"),

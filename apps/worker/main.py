@@ -60,7 +60,7 @@ def main() -> int:
     metrics.model.info({"version": model.version})
     log.info("serving model %s for node %s, site %s", model.version, settings.node_name, settings.site)
     consumer = StreamConsumer(client, settings.node_name, settings.consumer_name, settings.dead_letter_maxlen)
-    sink = InfluxSink(settings.influx_url, settings.influx_org, settings.influx_bucket, settings.influx_token,
+    sink = InfluxSink(settings.influx_url, settings.influx_database, settings.influx_retention_policy, settings.influx_token,
                       settings.influx_timeout_ms)
     writer = BatchWriter(sink, consumer, metrics, settings.write_concurrency, stop, settings.shutdown_grace_s)
     worker = Worker(settings, target, consumer, Predictor(model, new_history, settings.site), writer, metrics,

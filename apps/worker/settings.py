@@ -28,8 +28,8 @@ class Settings:
     site: str = "local"
     consumer_name: str = field(default_factory=socket.gethostname)
     influx_url: str = "http://127.0.0.1:8086"
-    influx_org: str = "success6g"
-    influx_bucket: str = "predictions"
+    influx_database: str = "predictions"  # the predictions bucket, as InfluxDB 2's 1.x-compatible API names it
+    influx_retention_policy: str = "autogen"
     influx_timeout_ms: int = 10_000
     batch_size: int = 500  # entries per model call and per InfluxDB write
     batch_max_wait_ms: int = 200  # a partial batch is processed after this long
@@ -91,8 +91,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         site=_text(env, "SITE", defaults.site),
         consumer_name=_text(env, "CONSUMER_NAME", defaults.consumer_name),
         influx_url=influx_url,
-        influx_org=_text(env, "INFLUX_ORG", defaults.influx_org),
-        influx_bucket=_text(env, "INFLUX_BUCKET", defaults.influx_bucket),
+        influx_database=_text(env, "INFLUX_DATABASE", defaults.influx_database),
+        influx_retention_policy=_text(env, "INFLUX_RETENTION_POLICY", defaults.influx_retention_policy),
         shutdown_grace_s=_number(env, "SHUTDOWN_GRACE_S", defaults.shutdown_grace_s, float, 0),
         **numbers,
     )

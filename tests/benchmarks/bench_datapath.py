@@ -180,8 +180,8 @@ def bench_seed(args: argparse.Namespace, redis: RedisServer, model_uri: str, fol
 
 def worker_env(redis: RedisServer, recorder: InfluxRecorder, model_uri: str, args: argparse.Namespace) -> dict[str, str]:
     return {"REDIS_URL": redis.url, "REDIS_PASSWORD": redis.password or "", "NODE_NAME": NODE, "SITE": "bench",
-            "INFLUX_URL": recorder.url, "INFLUX_TOKEN": recorder.token, "INFLUX_ORG": recorder.org,
-            "INFLUX_BUCKET": recorder.bucket, "MODEL_URI": model_uri, "BATCH_SIZE": str(args.batch_size),
+            "INFLUX_URL": recorder.url, "INFLUX_TOKEN": recorder.token, "INFLUX_DATABASE": recorder.bucket,
+            "MODEL_URI": model_uri, "BATCH_SIZE": str(args.batch_size),
             "BATCH_MAX_WAIT_MS": str(args.batch_max_wait_ms), "CONSUMER_NAME": "bench-worker"}
 
 

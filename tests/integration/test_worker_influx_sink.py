@@ -16,13 +16,14 @@ LINES = [PredictionPoint("car 1", "site", "m1", 1_700_000_000_000_000_000 + i, {
 
 
 def sink(url: str, token: str = TOKEN, bucket: str = "predictions") -> InfluxSink:
-    return InfluxSink(url, "success6g", bucket, token, timeout_ms=2000)
+    return InfluxSink(url, bucket, "autogen", token, timeout_ms=2000)
 
 
-def test_a_batch_is_one_gzipped_write_with_every_point() -> None:
+def test_a_batch_is_one_gzipped_write_with_every_point_to_the_1x_endpoint() -> None:
     with InfluxRecorder(token=TOKEN) as recorder:
         sink(recorder.url).write(LINES)
         assert (recorder.requests, recorder.lines_accepted) == (1, 3)
+        assert recorder.endpoints == ["/write"]
         assert recorder.distinct_points() == {("car 1", 1_700_000_000_000_000_000 + i) for i in range(3)}
 
 
