@@ -75,6 +75,19 @@ def score_residuals(residuals: np.ndarray, sigma: np.ndarray) -> tuple[np.ndarra
     return score, shares * score[:, None]
 
 
+def prediction_columns(output: ModelOutput, alarms: np.ndarray, sensors: Sequence[str]) -> dict[str, np.ndarray]:
+    """The named outputs of n predictions: the pyfunc's output columns, and the field names of a prediction point.
+
+    `anomaly_score`, `alarm` (0/1), then `reconstructed__<sensor>` and `contribution__<sensor>` for every sensor.
+    """
+    columns: dict[str, np.ndarray] = {"anomaly_score": output.anomaly_score, "alarm": alarms.astype(np.int64)}
+    for i, sensor in enumerate(sensors):
+        columns[f"reconstructed__{sensor}"] = output.reconstructed[:, i]
+    for i, sensor in enumerate(sensors):
+        columns[f"contribution__{sensor}"] = output.contributions[:, i]
+    return columns
+
+
 @dataclass
 class ConditionModel:
     """Implements apps.model.interface.VehicleModel."""

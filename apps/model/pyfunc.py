@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 from mlflow.models import infer_signature
 
-from apps.model.condition import ConditionModel
+from apps.model.condition import ConditionModel, prediction_columns
 from apps.model.drives import load_drives
 
 ARTIFACT = "vehicle_model"
@@ -30,15 +30,7 @@ REQUIREMENTS = ["lightgbm>=4.7,<5", "numpy>=2.3,<3", "pandas>=2.3,<4"]
 
 def output_frame(model: ConditionModel, features: np.ndarray) -> pd.DataFrame:
     output = model.predict(features)
-    columns: dict[str, np.ndarray] = {
-        "anomaly_score": output.anomaly_score,
-        "alarm": model.alarms(output).astype(np.int64),
-    }
-    for i, sensor in enumerate(model.sensors):
-        columns[f"reconstructed__{sensor}"] = output.reconstructed[:, i]
-    for i, sensor in enumerate(model.sensors):
-        columns[f"contribution__{sensor}"] = output.contributions[:, i]
-    return pd.DataFrame(columns)
+    return pd.DataFrame(prediction_columns(output, model.alarms(output), model.sensors))
 
 
 def input_frame(model: ConditionModel, features: np.ndarray) -> pd.DataFrame:
