@@ -21,9 +21,9 @@ Never imports mlflow or pulumi (worker runtime code).
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 import lightgbm as lgb
 import numpy as np

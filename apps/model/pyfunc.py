@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -55,7 +56,7 @@ def example_features(model: ConditionModel, drive_folder: Path, rows: int = 5) -
     complete = drive.replayed.features[~np.isnan(drive.replayed.features).any(axis=1)]
     if len(complete) < rows:
         raise ValueError(f"{drive.name}: fewer than {rows} complete feature rows for the input example")
-    return complete[len(complete) // 2: len(complete) // 2 + rows]
+    return complete[len(complete) // 2 : len(complete) // 2 + rows]
 
 
 def flat_metrics(summary: dict) -> dict[str, float]:
@@ -67,7 +68,7 @@ def flat_metrics(summary: dict) -> dict[str, float]:
         magnitude = "" if row["magnitude_std"] is None else f"_{row['magnitude_std']:g}std"
         for key in ("precision", "recall", "f1"):
             metrics[f"{key}__{row['group']}__{row['kind']}{magnitude}"] = row[key]
-    return {name: float(value) for name, value in metrics.items() if value == value}
+    return {name: float(value) for name, value in metrics.items() if not math.isnan(value)}
 
 
 def pyfunc_arguments(model_folder: Path, examples: np.ndarray) -> dict:
@@ -90,18 +91,25 @@ def save_pyfunc(model_folder: Path, path: Path, examples: np.ndarray) -> Path:
     return path
 
 
-def log_and_register(model_folder: Path, examples: np.ndarray, name: str, metrics: dict[str, float] | None = None,
-                     experiment: str = "vehicle-condition") -> str:
+def log_and_register(
+    model_folder: Path,
+    examples: np.ndarray,
+    name: str,
+    metrics: dict[str, float] | None = None,
+    experiment: str = "vehicle-condition",
+) -> str:
     """Log the pyfunc with signature, input example and metrics in a run; register it; return the version."""
     model = ConditionModel.load(model_folder)
     mlflow.set_experiment(experiment)
     with mlflow.start_run(run_name=f"vehicle-condition-{model.version}"):
-        mlflow.log_params({"model_version": model.version, "threshold": model.threshold,
-                           "stale_after_s": model.stale_after_s})
+        mlflow.log_params(
+            {"model_version": model.version, "threshold": model.threshold, "stale_after_s": model.stale_after_s}
+        )
         if metrics:
             mlflow.log_metrics(metrics)
-        info = mlflow.pyfunc.log_model(name="model", registered_model_name=name,
-                                       **pyfunc_arguments(model_folder, examples))
+        info = mlflow.pyfunc.log_model(
+            name="model", registered_model_name=name, **pyfunc_arguments(model_folder, examples)
+        )
     return str(info.registered_model_version)
 
 

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import json
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import pytest
@@ -18,7 +19,7 @@ import pytest
 nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")
 
-from apps.model.condition import prediction_columns  # noqa: E402
+from apps.model.condition import prediction_columns
 
 pytestmark = pytest.mark.integration
 NOTEBOOKS = Path(__file__).resolve().parents[3] / "notebooks"
@@ -30,8 +31,9 @@ def run(name: str, overrides: str, timeout: int = 300) -> nbformat.NotebookNode:
     book = nbformat.read(NOTEBOOKS / name, as_version=4)
     position = next(i for i, cell in enumerate(book.cells) if "parameters" in cell.metadata.get("tags", []))
     book.cells.insert(position + 1, nbformat.v4.new_code_cell(overrides))
-    nbclient.NotebookClient(book, timeout=timeout, kernel_name="python3",
-                            resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
+    nbclient.NotebookClient(
+        book, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOKS)}}
+    ).execute()
     return book
 
 
@@ -59,8 +61,12 @@ def test_exploration_notebook_describes_the_drives():
 
 def test_training_notebook_trains_and_evaluates_on_a_held_out_drive(tmp_path, drives):
     held_out = drives[0].name
-    book = run("02_train_evaluate.ipynb", f"DRIVES = {str(SHARED_DRIVES)!r}\nROUNDS = 4\nONE_PER_KIND = True\n"
-                                          f"HELD_OUT = ({held_out!r},)\nOUT = {str(tmp_path)!r}", timeout=600)
+    book = run(
+        "02_train_evaluate.ipynb",
+        f"DRIVES = {str(SHARED_DRIVES)!r}\nROUNDS = 4\nONE_PER_KIND = True\n"
+        f"HELD_OUT = ({held_out!r},)\nOUT = {str(tmp_path)!r}",
+        timeout=600,
+    )
     report = json.loads((tmp_path / "report" / "report.json").read_text())
     assert report["held_out_drives"] == [held_out]
     assert (tmp_path / "model" / "model.json").is_file()
@@ -70,12 +76,13 @@ def test_training_notebook_trains_and_evaluates_on_a_held_out_drive(tmp_path, dr
 
 class QueryRecorder(BaseHTTPRequestHandler):
     answer = b""
-    requests: list[dict] = []
+    requests: ClassVar[list[dict]] = []
 
-    def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+    def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        self.requests.append({"path": self.path, "authorization": self.headers.get("Authorization"),
-                              "body": json.loads(body)})
+        self.requests.append(
+            {"path": self.path, "authorization": self.headers.get("Authorization"), "body": json.loads(body)}
+        )
         self.send_response(200)
         self.send_header("Content-Type", "text/csv; charset=utf-8")
         self.send_header("Content-Length", str(len(self.answer)))
@@ -101,7 +108,9 @@ def annotated_csv(columns: dict[str, np.ndarray], vehicle: str, start: datetime,
     for row, stamp in enumerate(stamps):
         when = (start + timedelta(seconds=float(stamp))).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         values = ",".join(str(int(columns[f][row])) if f == "alarm" else repr(float(columns[f][row])) for f in fields)
-        lines.append(f",,0,{start:%Y-%m-%dT%H:%M:%SZ},{stop:%Y-%m-%dT%H:%M:%SZ},{when},test-tiny,lab,{vehicle},{values}")
+        lines.append(
+            f",,0,{start:%Y-%m-%dT%H:%M:%SZ},{stop:%Y-%m-%dT%H:%M:%SZ},{when},test-tiny,lab,{vehicle},{values}"
+        )
     return "\r\n".join(lines) + "\r\n\r\n"
 
 
@@ -111,7 +120,7 @@ def influx(tiny_model, drives, monkeypatch):
     features = drive.replayed.features[::12][:150]  # one row per poll cycle
     output = tiny_model.predict(features)
     columns = prediction_columns(output, tiny_model.alarms(output), tiny_model.sensors)
-    start = datetime(2026, 11, 28, tzinfo=timezone.utc)
+    start = datetime(2026, 11, 28, tzinfo=UTC)
     QueryRecorder.answer = annotated_csv(columns, "car-1", start, drive.replayed.stamps[::12][:150]).encode()
     QueryRecorder.requests = []
     server = ThreadingHTTPServer(("127.0.0.1", 0), QueryRecorder)
@@ -125,8 +134,9 @@ def influx(tiny_model, drives, monkeypatch):
 
 def test_monitoring_notebook_reads_predictions_back(influx):
     url, columns = influx
-    book = run("03_monitoring.ipynb", f"INFLUX_URL = {url!r}\nTOKEN_VARIABLE = 'NOTEBOOK_TEST_INFLUX_TOKEN'\n"
-                                      "THRESHOLD = 1.0")
+    book = run(
+        "03_monitoring.ipynb", f"INFLUX_URL = {url!r}\nTOKEN_VARIABLE = 'NOTEBOOK_TEST_INFLUX_TOKEN'\nTHRESHOLD = 1.0"
+    )
     (request,) = QueryRecorder.requests
     assert request["path"].startswith("/api/v2/query")
     assert request["authorization"] == "Token read-token-for-the-loopback-test"
