@@ -161,7 +161,8 @@ def evaluate_faults(
                     )
                 if kind == "dropout":
                     record_dropout(model, faulted, clean_current, result)
-                if not result.example and group == "dynamic" and kind == "offset" and magnitude == 3.0:
+                wanted = group == "dynamic" and kind == "offset" and magnitude == 3.0 and test.kind != "stopped"
+                if not result.example and wanted:
                     keep_example(model, test, faulted, score, result)
 
 
@@ -194,5 +195,6 @@ def keep_example(model: ConditionModel, test: RecordedDrive, faulted, score: np.
         "expected": model.expected(features)[:, sensor],
         "score": score,
         "labels": faulted.labels,
+        "own_labels": faulted.faulted_sensor == sensor,
         "threshold": np.array(model.threshold),
     }

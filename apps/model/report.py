@@ -208,13 +208,18 @@ def plot(result: Evaluation, summary: dict, folder: Path) -> list[Path]:
         top.legend()
         bottom.plot(stamps, example["score"], linewidth=1, label="anomaly score")
         bottom.axhline(float(example["threshold"]), color="red", linestyle="--", label="threshold")
+        top_score = float(np.nanmax(example["score"]))
+        others = example["labels"] & ~example["own_labels"]
         bottom.fill_between(
             stamps,
             0,
-            example["labels"] * float(np.nanmax(example["score"])),
-            alpha=0.15,
+            example["own_labels"] * top_score,
+            alpha=0.2,
             color="tab:orange",
-            label="fault active",
+            label=f"fault on {example['sensor']}",
+        )
+        bottom.fill_between(
+            stamps, 0, others * top_score, alpha=0.15, color="tab:grey", label="fault on another sensor"
         )
         bottom.set_xlabel("seconds since log start")
         bottom.legend()
