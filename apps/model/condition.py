@@ -21,9 +21,9 @@ Never imports mlflow or pulumi (worker runtime code).
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 import lightgbm as lgb
 import numpy as np
@@ -73,6 +73,19 @@ def score_residuals(residuals: np.ndarray, sigma: np.ndarray) -> tuple[np.ndarra
     score = np.sqrt(total / np.maximum(present, 1))
     shares = np.divide(z_squared, total[:, None], out=np.zeros_like(z_squared), where=total[:, None] > 0)
     return score, shares * score[:, None]
+
+
+def prediction_columns(output: ModelOutput, alarms: np.ndarray, sensors: Sequence[str]) -> dict[str, np.ndarray]:
+    """The named outputs of n predictions: the pyfunc's output columns, and the field names of a prediction point.
+
+    `anomaly_score`, `alarm` (0/1), then `reconstructed__<sensor>` and `contribution__<sensor>` for every sensor.
+    """
+    columns: dict[str, np.ndarray] = {"anomaly_score": output.anomaly_score, "alarm": alarms.astype(np.int64)}
+    for i, sensor in enumerate(sensors):
+        columns[f"reconstructed__{sensor}"] = output.reconstructed[:, i]
+    for i, sensor in enumerate(sensors):
+        columns[f"contribution__{sensor}"] = output.contributions[:, i]
+    return columns
 
 
 @dataclass

@@ -15,8 +15,8 @@ calibrated) on the other drives only, then:
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import numpy as np
 
@@ -28,8 +28,13 @@ from apps.model.metrics import Detection, detection
 from apps.model.training import TrainingConfig, fit, stack
 
 DYNAMIC_SENSORS: tuple[str, ...] = (
-    "vehicle_speed", "normed_load_value", "accelerator_pedal_position", "engine_torque",
-    "fuel_consumption", "brake_pressure", "engaged_gear",
+    "vehicle_speed",
+    "normed_load_value",
+    "accelerator_pedal_position",
+    "engine_torque",
+    "fuel_consumption",
+    "brake_pressure",
+    "engaged_gear",
 )
 MAGNITUDES: tuple[float, ...] = (1.0, 3.0, 5.0)
 
@@ -70,8 +75,12 @@ def groups(sensors: Sequence[str]) -> dict[str, tuple[str, ...]]:
     }
 
 
-def evaluate(drives: Sequence[RecordedDrive], training: TrainingConfig, config: EvaluationConfig = EvaluationConfig(),
-             progress=print) -> Evaluation:
+def evaluate(
+    drives: Sequence[RecordedDrive],
+    training: TrainingConfig,
+    config: EvaluationConfig = EvaluationConfig(),
+    progress=print,
+) -> Evaluation:
     started = time.perf_counter()
     result = Evaluation(sensors=training.sensors)
     names = [d.name for d in drives]
@@ -111,16 +120,32 @@ def fault_ranges(training_drives: Sequence[RecordedDrive], sensors: Sequence[str
     return np.nanmin(current, axis=0), np.nanmax(current, axis=0)
 
 
-def evaluate_faults(model: ConditionModel, test: RecordedDrive, training_drives: Sequence[RecordedDrive],
-                    config: EvaluationConfig, rng: np.random.Generator, result: Evaluation) -> None:
+def evaluate_faults(
+    model: ConditionModel,
+    test: RecordedDrive,
+    training_drives: Sequence[RecordedDrive],
+    config: EvaluationConfig,
+    rng: np.random.Generator,
+    result: Evaluation,
+) -> None:
     low, high = fault_ranges(training_drives, model.sensors)
     clean_current = test.replayed.features[:, current_columns(model.sensors)]
     for group, members in groups(model.sensors).items():
         index = [model.sensors.index(s) for s in members]
         for kind in config.kinds:
-            for magnitude in (config.magnitudes if kind in SCALED_KINDS else (0.0,)):  # 0: no magnitude
-                faults = plan(test.readings, kind, magnitude, members,
-                              model.reference_std[index], low[index], high[index], rng, config.segment_s, config.gap_s)
+            for magnitude in config.magnitudes if kind in SCALED_KINDS else (0.0,):  # 0: no magnitude
+                faults = plan(
+                    test.readings,
+                    kind,
+                    magnitude,
+                    members,
+                    model.reference_std[index],
+                    low[index],
+                    high[index],
+                    rng,
+                    config.segment_s,
+                    config.gap_s,
+                )
                 if not faults:
                     continue
                 faulted = inject(test.readings, faults, model.sensors, model.stale_after_s)
@@ -129,11 +154,15 @@ def evaluate_faults(model: ConditionModel, test: RecordedDrive, training_drives:
                 result.add(result.faults, (group, kind, magnitude), detection(faulted.labels, alarms))
                 for i in index:
                     mine = faulted.faulted_sensor == i
-                    result.add(result.recall_by_sensor, (model.sensors[i], kind, magnitude),
-                               detection(faulted.labels[mine], alarms[mine]))
+                    result.add(
+                        result.recall_by_sensor,
+                        (model.sensors[i], kind, magnitude),
+                        detection(faulted.labels[mine], alarms[mine]),
+                    )
                 if kind == "dropout":
                     record_dropout(model, faulted, clean_current, result)
-                if not result.example and group == "dynamic" and kind == "offset" and magnitude == 3.0:
+                wanted = group == "dynamic" and kind == "offset" and magnitude == 3.0 and test.kind != "stopped"
+                if not result.example and wanted:
                     keep_example(model, test, faulted, score, result)
 
 
@@ -166,5 +195,6 @@ def keep_example(model: ConditionModel, test: RecordedDrive, faulted, score: np.
         "expected": model.expected(features)[:, sensor],
         "score": score,
         "labels": faulted.labels,
+        "own_labels": faulted.faulted_sensor == sensor,
         "threshold": np.array(model.threshold),
     }

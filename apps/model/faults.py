@@ -15,8 +15,8 @@ spread the sensor shows in normal driving.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 
@@ -88,8 +88,9 @@ def apply(readings: Sequence[Reading], faults: Sequence[Fault]) -> tuple[list[Re
     return out, changed, kept
 
 
-def inject(readings: Sequence[Reading], faults: Sequence[Fault], sensors: Sequence[str],
-           stale_after_s: float = STALE_AFTER_S) -> FaultedDrive:
+def inject(
+    readings: Sequence[Reading], faults: Sequence[Fault], sensors: Sequence[str], stale_after_s: float = STALE_AFTER_S
+) -> FaultedDrive:
     """Replay the faulted drive; label each row by the fault it shows.
 
     A row is positive when the current value of some sensor comes from a changed
@@ -112,15 +113,27 @@ def inject(readings: Sequence[Reading], faults: Sequence[Fault], sensors: Sequen
             labels[row], culprit[row] = True, present_changed[0]
             continue
         for dropped, start, end in dropouts:
-            if start <= reading.stamp_s <= end + stale_after_s and reading.stamp_s - latest_stamp[dropped] > stale_after_s:
+            if (
+                start <= reading.stamp_s <= end + stale_after_s
+                and reading.stamp_s - latest_stamp[dropped] > stale_after_s
+            ):
                 labels[row], culprit[row] = True, dropped
                 break
     return FaultedDrive(replayed, labels, culprit, np.asarray(kept, dtype=int))
 
 
-def plan(readings: Sequence[Reading], kind: str, magnitude: float, sensors: Sequence[str], std: np.ndarray,
-         low: np.ndarray, high: np.ndarray, rng: np.random.Generator, segment_s: float = 60.0,
-         gap_s: float = 60.0) -> list[Fault]:
+def plan(
+    readings: Sequence[Reading],
+    kind: str,
+    magnitude: float,
+    sensors: Sequence[str],
+    std: np.ndarray,
+    low: np.ndarray,
+    high: np.ndarray,
+    rng: np.random.Generator,
+    segment_s: float = 60.0,
+    gap_s: float = 60.0,
+) -> list[Fault]:
     """Non-overlapping faults of one kind along a drive, cycling through `sensors` in random order.
 
     `std`, `low` and `high` are indexed like `sensors`: the sensor's spread and the
@@ -139,8 +152,9 @@ def plan(readings: Sequence[Reading], kind: str, magnitude: float, sensors: Sequ
         shift = sign * magnitude * float(std[i])
         if kind == "spoof":
             room_up, room_down = high[i] - value, value - low[i]
-            shift = float(np.clip(value + (1 if room_up >= room_down else -1) * magnitude * std[i], low[i], high[i])
-                          - value)
+            shift = float(
+                np.clip(value + (1 if room_up >= room_down else -1) * magnitude * std[i], low[i], high[i]) - value
+            )
         faults.append(Fault(kind, sensors[i], start, start + segment_s, shift if kind in SCALED_KINDS else 0.0))
         start += segment_s + gap_s
     return faults

@@ -21,8 +21,9 @@ Never imports mlflow or pulumi (worker runtime code).
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Mapping, Protocol, Sequence
+from typing import Protocol
 
 import numpy as np
 
@@ -118,8 +119,9 @@ class ReplayedDrive:
     sensor: np.ndarray  # (n,) index of the sensor just read
 
 
-def replay(readings: Iterable[ReadingLike], sensors: Sequence[str] = SENSOR_NAMES,
-           stale_after_s: float = STALE_AFTER_S) -> ReplayedDrive:
+def replay(
+    readings: Iterable[ReadingLike], sensors: Sequence[str] = SENSOR_NAMES, stale_after_s: float = STALE_AFTER_S
+) -> ReplayedDrive:
     """Feed time-ordered readings one by one; a feature row after each.
 
     This is how training and evaluation see a drive, and what the worker sees when

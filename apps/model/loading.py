@@ -80,7 +80,7 @@ def download_s3(uri: str, folder: Path) -> None:
     count = 0
     for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
         for item in page.get("Contents", []):
-            relative = item["Key"][len(prefix):]
+            relative = item["Key"][len(prefix) :]
             if not relative or relative.endswith("/"):
                 continue
             target = folder / relative

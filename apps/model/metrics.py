@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -27,7 +28,9 @@ class Detection:
     @property
     def f1(self) -> float:
         p, r = self.precision, self.recall
-        return 2 * p * r / (p + r) if p + r > 0 else (0.0 if p == p and r == r else float("nan"))
+        if math.isnan(p) or math.isnan(r):
+            return float("nan")
+        return 2 * p * r / (p + r) if p + r > 0 else 0.0
 
     @property
     def false_alarm_rate(self) -> float:
@@ -38,8 +41,13 @@ class Detection:
         return Detection(*(a + b for a, b in zip(astuple(self), astuple(other))))
 
     def summary(self) -> dict[str, float]:
-        return {**asdict(self), "precision": self.precision, "recall": self.recall, "f1": self.f1,
-                "false_alarm_rate": self.false_alarm_rate}
+        return {
+            **asdict(self),
+            "precision": self.precision,
+            "recall": self.recall,
+            "f1": self.f1,
+            "false_alarm_rate": self.false_alarm_rate,
+        }
 
 
 def astuple(detection: Detection) -> tuple[int, int, int, int]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -20,7 +21,7 @@ import numpy as np
 import pandas as pd
 from mlflow.models import infer_signature
 
-from apps.model.condition import ConditionModel
+from apps.model.condition import ConditionModel, prediction_columns
 from apps.model.drives import load_drives
 
 ARTIFACT = "vehicle_model"
@@ -30,15 +31,7 @@ REQUIREMENTS = ["lightgbm>=4.7,<5", "numpy>=2.3,<3", "pandas>=2.3,<4"]
 
 def output_frame(model: ConditionModel, features: np.ndarray) -> pd.DataFrame:
     output = model.predict(features)
-    columns: dict[str, np.ndarray] = {
-        "anomaly_score": output.anomaly_score,
-        "alarm": model.alarms(output).astype(np.int64),
-    }
-    for i, sensor in enumerate(model.sensors):
-        columns[f"reconstructed__{sensor}"] = output.reconstructed[:, i]
-    for i, sensor in enumerate(model.sensors):
-        columns[f"contribution__{sensor}"] = output.contributions[:, i]
-    return pd.DataFrame(columns)
+    return pd.DataFrame(prediction_columns(output, model.alarms(output), model.sensors))
 
 
 def input_frame(model: ConditionModel, features: np.ndarray) -> pd.DataFrame:
@@ -63,7 +56,7 @@ def example_features(model: ConditionModel, drive_folder: Path, rows: int = 5) -
     complete = drive.replayed.features[~np.isnan(drive.replayed.features).any(axis=1)]
     if len(complete) < rows:
         raise ValueError(f"{drive.name}: fewer than {rows} complete feature rows for the input example")
-    return complete[len(complete) // 2: len(complete) // 2 + rows]
+    return complete[len(complete) // 2 : len(complete) // 2 + rows]
 
 
 def flat_metrics(summary: dict) -> dict[str, float]:
@@ -75,7 +68,7 @@ def flat_metrics(summary: dict) -> dict[str, float]:
         magnitude = "" if row["magnitude_std"] is None else f"_{row['magnitude_std']:g}std"
         for key in ("precision", "recall", "f1"):
             metrics[f"{key}__{row['group']}__{row['kind']}{magnitude}"] = row[key]
-    return {name: float(value) for name, value in metrics.items() if value == value}
+    return {name: float(value) for name, value in metrics.items() if not math.isnan(value)}
 
 
 def pyfunc_arguments(model_folder: Path, examples: np.ndarray) -> dict:
@@ -98,18 +91,25 @@ def save_pyfunc(model_folder: Path, path: Path, examples: np.ndarray) -> Path:
     return path
 
 
-def log_and_register(model_folder: Path, examples: np.ndarray, name: str, metrics: dict[str, float] | None = None,
-                     experiment: str = "vehicle-condition") -> str:
+def log_and_register(
+    model_folder: Path,
+    examples: np.ndarray,
+    name: str,
+    metrics: dict[str, float] | None = None,
+    experiment: str = "vehicle-condition",
+) -> str:
     """Log the pyfunc with signature, input example and metrics in a run; register it; return the version."""
     model = ConditionModel.load(model_folder)
     mlflow.set_experiment(experiment)
     with mlflow.start_run(run_name=f"vehicle-condition-{model.version}"):
-        mlflow.log_params({"model_version": model.version, "threshold": model.threshold,
-                           "stale_after_s": model.stale_after_s})
+        mlflow.log_params(
+            {"model_version": model.version, "threshold": model.threshold, "stale_after_s": model.stale_after_s}
+        )
         if metrics:
             mlflow.log_metrics(metrics)
-        info = mlflow.pyfunc.log_model(name="model", registered_model_name=name,
-                                       **pyfunc_arguments(model_folder, examples))
+        info = mlflow.pyfunc.log_model(
+            name="model", registered_model_name=name, **pyfunc_arguments(model_folder, examples)
+        )
     return str(info.registered_model_version)
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -32,37 +32,62 @@ def imputation_rows(errors_model: dict, errors_carry: dict, sensors: Sequence[st
         if sensor not in errors_model:
             continue
         model, carry = rmse(_pooled(errors_model[sensor])), rmse(_pooled(errors_carry[sensor]))
-        rows.append({"sensor": sensor, "samples": int(_pooled(errors_model[sensor]).size), "rmse_model": model,
-                     "rmse_carry_forward": carry, "model_better": bool(model < carry)})
+        rows.append(
+            {
+                "sensor": sensor,
+                "samples": int(_pooled(errors_model[sensor]).size),
+                "rmse_model": model,
+                "rmse_carry_forward": carry,
+                "model_better": bool(model < carry),
+            }
+        )
     return rows
 
 
 def detection_rows(result: Evaluation) -> list[dict]:
-    return [{"group": group, "kind": kind, "magnitude_std": magnitude if kind in SCALED_KINDS else None,
-             **detected.summary()}
-            for (group, kind, magnitude), detected in sorted(result.faults.items(), key=lambda item: str(item[0]))]
+    return [
+        {
+            "group": group,
+            "kind": kind,
+            "magnitude_std": magnitude if kind in SCALED_KINDS else None,
+            **detected.summary(),
+        }
+        for (group, kind, magnitude), detected in sorted(result.faults.items(), key=lambda item: str(item[0]))
+    ]
 
 
 def summarise(result: Evaluation) -> dict:
     clean_total = sum(result.clean.values(), Detection(0, 0, 0, 0))
     imputation = imputation_rows(result.imputation_model, result.imputation_carry, result.sensors)
     detections = detection_rows(result)
-    offset_spoof = [r for r in detections if r["group"] == "dynamic" and r["kind"] in ("offset", "spoof")
-                    and r["magnitude_std"] == 3.0]
+    offset_spoof = [
+        r
+        for r in detections
+        if r["group"] == "dynamic" and r["kind"] in ("offset", "spoof") and r["magnitude_std"] == 3.0
+    ]
     return {
         "held_out_drives": sorted(result.clean),
         "seconds": result.seconds,
         "imputation": imputation,
         "dropout_reconstruction": imputation_rows(result.dropout_model, result.dropout_carry, result.sensors),
         "detection": detections,
-        "recall_by_sensor": [{"sensor": s, "kind": k, "magnitude_std": m if k in SCALED_KINDS else None,
-                              "recall": d.recall, "faulty_samples": d.true_positives + d.false_negatives}
-                             for (s, k, m), d in sorted(result.recall_by_sensor.items(), key=lambda i: str(i[0]))],
+        "recall_by_sensor": [
+            {
+                "sensor": s,
+                "kind": k,
+                "magnitude_std": m if k in SCALED_KINDS else None,
+                "recall": d.recall,
+                "faulty_samples": d.true_positives + d.false_negatives,
+            }
+            for (s, k, m), d in sorted(result.recall_by_sensor.items(), key=lambda i: str(i[0]))
+        ],
         "false_alarms": {
             "rate": clean_total.false_alarm_rate,
             "samples": clean_total.false_positives + clean_total.true_negatives,
-            "by_drive": {name: {"kind": result.clean_kind[name], "rate": d.false_alarm_rate}
-                         for name, d in sorted(result.clean.items())},
+            "by_drive": {
+                name: {"kind": result.clean_kind[name], "rate": d.false_alarm_rate}
+                for name, d in sorted(result.clean.items())
+            },
         },
         "goals": {
             GOALS[0]: f"{sum(r['model_better'] for r in imputation)} of {len(imputation)} sensors",
@@ -78,28 +103,56 @@ def _number(value: float | None, digits: int = 3) -> str:
 
 
 def markdown(summary: dict) -> str:
-    lines = ["# Vehicle-condition model: evaluation on held-out drives", "",
-             f"Held out in turn (a model fitted without each): {', '.join(summary['held_out_drives'])}.", "",
-             "## Imputation (sensor hidden, reconstructed) vs carry-forward, RMSE", "",
-             "| sensor | samples | model | carry-forward | model better |", "|---|---|---|---|---|"]
+    lines = [
+        "# Vehicle-condition model: evaluation on held-out drives",
+        "",
+        f"Held out in turn (a model fitted without each): {', '.join(summary['held_out_drives'])}.",
+        "",
+        "## Imputation (sensor hidden, reconstructed) vs carry-forward, RMSE",
+        "",
+        "| sensor | samples | model | carry-forward | model better |",
+        "|---|---|---|---|---|",
+    ]
     for r in summary["imputation"]:
-        lines.append(f"| {r['sensor']} | {r['samples']} | {_number(r['rmse_model'])} | "
-                     f"{_number(r['rmse_carry_forward'])} | {'yes' if r['model_better'] else 'no'} |")
-    lines += ["", "## Reconstruction during dropouts vs carry-forward, RMSE", "",
-              "| sensor | samples | model | carry-forward | model better |", "|---|---|---|---|---|"]
+        lines.append(
+            f"| {r['sensor']} | {r['samples']} | {_number(r['rmse_model'])} | "
+            f"{_number(r['rmse_carry_forward'])} | {'yes' if r['model_better'] else 'no'} |"
+        )
+    lines += [
+        "",
+        "## Reconstruction during dropouts vs carry-forward, RMSE",
+        "",
+        "| sensor | samples | model | carry-forward | model better |",
+        "|---|---|---|---|---|",
+    ]
     for r in summary["dropout_reconstruction"]:
-        lines.append(f"| {r['sensor']} | {r['samples']} | {_number(r['rmse_model'])} | "
-                     f"{_number(r['rmse_carry_forward'])} | {'yes' if r['model_better'] else 'no'} |")
-    lines += ["", "## Fault detection (per sample; magnitude in std of the sensor on the training drives)", "",
-              "| sensors | fault | magnitude | faulty samples | precision | recall | F1 |", "|---|---|---|---|---|---|---|"]
+        lines.append(
+            f"| {r['sensor']} | {r['samples']} | {_number(r['rmse_model'])} | "
+            f"{_number(r['rmse_carry_forward'])} | {'yes' if r['model_better'] else 'no'} |"
+        )
+    lines += [
+        "",
+        "## Fault detection (per sample; magnitude in std of the sensor on the training drives)",
+        "",
+        "| sensors | fault | magnitude | faulty samples | precision | recall | F1 |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for r in summary["detection"]:
-        lines.append(f"| {r['group']} | {r['kind']} | {_number(r['magnitude_std'], 0)} | "
-                     f"{r['true_positives'] + r['false_negatives']} | {_number(r['precision'])} | "
-                     f"{_number(r['recall'])} | {_number(r['f1'])} |")
+        lines.append(
+            f"| {r['group']} | {r['kind']} | {_number(r['magnitude_std'], 0)} | "
+            f"{r['true_positives'] + r['false_negatives']} | {_number(r['precision'])} | "
+            f"{_number(r['recall'])} | {_number(r['f1'])} |"
+        )
     alarms = summary["false_alarms"]
-    lines += ["", "## False alarms on clean held-out drives", "",
-              f"Overall: {_number(100 * alarms['rate'], 2)} % of {alarms['samples']} samples.", "",
-              "| drive | kind | false-alarm rate |", "|---|---|---|"]
+    lines += [
+        "",
+        "## False alarms on clean held-out drives",
+        "",
+        f"Overall: {_number(100 * alarms['rate'], 2)} % of {alarms['samples']} samples.",
+        "",
+        "| drive | kind | false-alarm rate |",
+        "|---|---|---|",
+    ]
     for name, r in alarms["by_drive"].items():
         lines.append(f"| {name} | {r['kind']} | {_number(100 * r['rate'], 2)} % |")
     lines += ["", "## Goals", ""]
@@ -130,8 +183,11 @@ def plot(result: Evaluation, summary: dict, folder: Path) -> list[Path]:
     figure, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
     for axis, group in zip(axes, ("dynamic", "slow")):
         for kind in ("offset", "spoof", "spike", "drift"):
-            points = [(r["magnitude_std"], r["f1"]) for r in summary["detection"]
-                      if r["group"] == group and r["kind"] == kind and r["magnitude_std"] is not None]
+            points = [
+                (r["magnitude_std"], r["f1"])
+                for r in summary["detection"]
+                if r["group"] == group and r["kind"] == kind and r["magnitude_std"] is not None
+            ]
             if points:
                 axis.plot(*zip(*sorted(points)), marker="o", label=kind)
         axis.axhline(0.8, color="grey", linestyle="--", linewidth=1)
@@ -152,8 +208,19 @@ def plot(result: Evaluation, summary: dict, folder: Path) -> list[Path]:
         top.legend()
         bottom.plot(stamps, example["score"], linewidth=1, label="anomaly score")
         bottom.axhline(float(example["threshold"]), color="red", linestyle="--", label="threshold")
-        bottom.fill_between(stamps, 0, example["labels"] * float(np.nanmax(example["score"])), alpha=0.15,
-                            color="tab:orange", label="fault active")
+        top_score = float(np.nanmax(example["score"]))
+        others = example["labels"] & ~example["own_labels"]
+        bottom.fill_between(
+            stamps,
+            0,
+            example["own_labels"] * top_score,
+            alpha=0.2,
+            color="tab:orange",
+            label=f"fault on {example['sensor']}",
+        )
+        bottom.fill_between(
+            stamps, 0, others * top_score, alpha=0.15, color="tab:grey", label="fault on another sensor"
+        )
         bottom.set_xlabel("seconds since log start")
         bottom.legend()
         written.append(_save(figure, folder / "example_offset.png"))
@@ -169,8 +236,9 @@ def _save(figure, path: Path) -> Path:
     return path
 
 
-def evaluate_and_report(drives: Sequence[RecordedDrive], training: TrainingConfig, folder: Path,
-                        config: EvaluationConfig | None = None) -> dict:
+def evaluate_and_report(
+    drives: Sequence[RecordedDrive], training: TrainingConfig, folder: Path, config: EvaluationConfig | None = None
+) -> dict:
     config = config or EvaluationConfig(seed=training.seed)
     result = evaluate(drives, training, config)
     summary = summarise(result)

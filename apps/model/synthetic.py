@@ -25,10 +25,18 @@ CYCLE_S = 1.5
 REST_PEDAL = 14.5  # the pedal sensor's reading with the foot off (as in the real logs)
 GEAR_SPEEDS = (0.5, 15, 28, 42, 58, 75, 95)  # km/h at which gears 1..7 engage
 FORMATS = {
-    "vehicle_speed": "{:.0f}", "time_since_engine_start": "{:.0f}", "normed_load_value": "{:.1f}",
-    "accelerator_pedal_position": "{:.1f}", "engine_torque": "{:.1f}", "oil_fill_level": "{:.3f}",
-    "engine_oil_temperature": "{:.1f}", "fuel_level": "{:.2f}", "fuel_consumption": "{:.2f}",
-    "brake_pressure": "{:.2f}", "engaged_gear": "{:.0f}", "scr_efficiency": "{:.5f}",
+    "vehicle_speed": "{:.0f}",
+    "time_since_engine_start": "{:.0f}",
+    "normed_load_value": "{:.1f}",
+    "accelerator_pedal_position": "{:.1f}",
+    "engine_torque": "{:.1f}",
+    "oil_fill_level": "{:.3f}",
+    "engine_oil_temperature": "{:.1f}",
+    "fuel_level": "{:.2f}",
+    "fuel_consumption": "{:.2f}",
+    "brake_pressure": "{:.2f}",
+    "engaged_gear": "{:.0f}",
+    "scr_efficiency": "{:.5f}",
 }
 
 
@@ -38,8 +46,11 @@ def speed_profile(cycles: int, rng: np.random.Generator) -> np.ndarray:
     target, hold = 0.0, 0
     for k in range(1, cycles):
         if hold <= 0:
-            target = float(rng.choice([0.0, rng.uniform(30, 60), rng.uniform(60, 100), rng.uniform(90, 125)],
-                                      p=[0.2, 0.3, 0.3, 0.2]))
+            target = float(
+                rng.choice(
+                    [0.0, rng.uniform(30, 60), rng.uniform(60, 100), rng.uniform(90, 125)], p=[0.2, 0.3, 0.3, 0.2]
+                )
+            )
             hold = int(rng.integers(20, 120))
         hold -= 1
         step = np.clip(target - speed[k - 1], -9.0, 5.0)  # km/h per cycle: braking is quicker than accelerating
@@ -72,10 +83,18 @@ def simulate(seconds: float, seed: int) -> dict[str, np.ndarray]:
     oil_fill = 60 + 6 * accel + 0.02 * speed + rng.normal(0, 0.4, cycles)
     scr = np.clip((oil_temp - 55) / 35, 0, 1) * (0.9 + 0.1 * rng.random(cycles))
     return {
-        "vehicle_speed": np.round(speed), "time_since_engine_start": np.round(time_s + 30),
-        "normed_load_value": load, "accelerator_pedal_position": pedal, "engine_torque": torque,
-        "oil_fill_level": oil_fill, "engine_oil_temperature": oil_temp, "fuel_level": fuel_level,
-        "fuel_consumption": fuel_rate, "brake_pressure": brake, "engaged_gear": gear, "scr_efficiency": scr,
+        "vehicle_speed": np.round(speed),
+        "time_since_engine_start": np.round(time_s + 30),
+        "normed_load_value": load,
+        "accelerator_pedal_position": pedal,
+        "engine_torque": torque,
+        "oil_fill_level": oil_fill,
+        "engine_oil_temperature": oil_temp,
+        "fuel_level": fuel_level,
+        "fuel_consumption": fuel_rate,
+        "brake_pressure": brake,
+        "engaged_gear": gear,
+        "scr_efficiency": scr,
     }
 
 

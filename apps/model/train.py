@@ -37,8 +37,10 @@ def main(argv: list[str] | None = None) -> int:
         drives = load_drives(args.drives)
         needed = 2 if args.no_evaluation else 3  # calibration holds one out; evaluation one more
         if len(drives) < needed:
-            raise ValueError(f"found {len(drives)} drive(s); training holds drives out in turn, so it needs at least "
-                             f"{needed}{'' if args.no_evaluation else ' with evaluation'}")
+            raise ValueError(
+                f"found {len(drives)} drive(s); training holds drives out in turn, so it needs at least "
+                f"{needed}{'' if args.no_evaluation else ' with evaluation'}"
+            )
     except (FileNotFoundError, ValueError) as error:
         print(f"error: --drives {args.drives}: {error}", file=sys.stderr)
         return 2
@@ -46,7 +48,9 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     model = fit(drives, config, version=args.version)
     folder = model.save(args.out / "model")
-    print(f"trained on {len(drives)} drives in {time.perf_counter() - started:.0f} s: {folder} (version {model.version})")
+    print(
+        f"trained on {len(drives)} drives in {time.perf_counter() - started:.0f} s: {folder} (version {model.version})"
+    )
     if not args.no_evaluation:
         from apps.model.report import evaluate_and_report  # matplotlib is needed only here
 

@@ -8,9 +8,9 @@ describe a drive the model has never seen.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Sequence
+from datetime import UTC, datetime
 
 import lightgbm as lgb
 import numpy as np
@@ -69,8 +69,7 @@ def stack(drives: Sequence[RecordedDrive]) -> np.ndarray:
     return np.vstack([drive.replayed.features for drive in drives])
 
 
-def fit_boosters(features: np.ndarray, columns_of, config: TrainingConfig, relative: bool = False
-                 ) -> list[lgb.Booster]:
+def fit_boosters(features: np.ndarray, columns_of, config: TrainingConfig, relative: bool = False) -> list[lgb.Booster]:
     """One regressor per sensor from the columns `columns_of(sensor)` selects.
 
     The target is the sensor's current value, or with `relative` its change since
@@ -85,14 +84,16 @@ def fit_boosters(features: np.ndarray, columns_of, config: TrainingConfig, relat
         rows = np.flatnonzero(~np.isnan(targets[:, i]))
         if len(rows) > config.max_rows_per_model:
             rows = np.sort(generator.choice(rows, config.max_rows_per_model, replace=False))
-        data = lgb.Dataset(features[rows][:, columns_of(sensor, config.sensors)], label=targets[rows, i],
-                           free_raw_data=True)
+        data = lgb.Dataset(
+            features[rows][:, columns_of(sensor, config.sensors)], label=targets[rows, i], free_raw_data=True
+        )
         boosters.append(lgb.train(config.params(), data, num_boost_round=config.num_boost_round))
     return boosters
 
 
-def predict_boosters(boosters: list[lgb.Booster], columns_of, features: np.ndarray,
-                     sensors: Sequence[str]) -> np.ndarray:
+def predict_boosters(
+    boosters: list[lgb.Booster], columns_of, features: np.ndarray, sensors: Sequence[str]
+) -> np.ndarray:
     out = np.empty((features.shape[0], len(sensors)))
     for i, (sensor, booster) in enumerate(zip(sensors, boosters)):
         out[:, i] = booster.predict(features[:, columns_of(sensor, sensors)])
@@ -127,8 +128,9 @@ def sensor_sigma(residuals: np.ndarray) -> np.ndarray:
     return np.maximum(rmse, 1e-6 * max(float(np.nanmax(rmse)), 1.0))
 
 
-def fit(drives: Sequence[RecordedDrive], config: TrainingConfig = TrainingConfig(), version: str | None = None
-        ) -> ConditionModel:
+def fit(
+    drives: Sequence[RecordedDrive], config: TrainingConfig = TrainingConfig(), version: str | None = None
+) -> ConditionModel:
     """Fit on `drives`; sigma and threshold from out-of-drive residuals on the same drives."""
     residuals = out_of_drive_residuals(drives, config)
     sigma = sensor_sigma(residuals)
@@ -136,7 +138,7 @@ def fit(drives: Sequence[RecordedDrive], config: TrainingConfig = TrainingConfig
     features = stack(drives)
     reference_std = np.nanstd(features[:, current_columns(config.sensors)], axis=0)
     return ConditionModel(
-        version=version or datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ"),
+        version=version or datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ"),
         sensors=config.sensors,
         cross=fit_boosters(features, cross_columns, config),
         impute=fit_boosters(features, impute_columns, config, relative=True),

@@ -16,9 +16,18 @@ import numpy as np
 import pandas as pd
 
 DTYPES: dict[str, str] = {
-    "BOOL": "bool", "INT8": "int8", "INT16": "int16", "INT32": "int32", "INT64": "int64",
-    "UINT8": "uint8", "UINT16": "uint16", "UINT32": "uint32", "UINT64": "uint64",
-    "FP16": "float16", "FP32": "float32", "FP64": "float64",
+    "BOOL": "bool",
+    "INT8": "int8",
+    "INT16": "int16",
+    "INT32": "int32",
+    "INT64": "int64",
+    "UINT8": "uint8",
+    "UINT16": "uint16",
+    "UINT32": "uint32",
+    "UINT64": "uint64",
+    "FP16": "float16",
+    "FP32": "float32",
+    "FP64": "float64",
 }
 DATATYPES: dict[str, str] = {dtype: name for name, dtype in DTYPES.items()}
 
@@ -69,8 +78,15 @@ def frame_to_request(frame: pd.DataFrame, request_id: str | None = None) -> dict
     """A v2 request body with one [n] input per column (what a client sends to the InferenceService)."""
     body: dict[str, Any] = {
         "parameters": {"content_type": "pd"},
-        "inputs": [{"name": str(column), "shape": [len(frame)], "datatype": _datatype(frame[column].dtype),
-                    "data": _json_values(frame[column].to_numpy())} for column in frame.columns],
+        "inputs": [
+            {
+                "name": str(column),
+                "shape": [len(frame)],
+                "datatype": _datatype(frame[column].dtype),
+                "data": _json_values(frame[column].to_numpy()),
+            }
+            for column in frame.columns
+        ],
     }
     if request_id is not None:
         body["id"] = request_id
@@ -82,8 +98,15 @@ def frame_to_response(frame: pd.DataFrame, model_name: str, model_version: str |
     return {
         "model_name": model_name,
         "model_version": model_version,
-        "outputs": [{"name": str(column), "shape": [len(frame)], "datatype": _datatype(frame[column].dtype),
-                     "data": _json_values(frame[column].to_numpy())} for column in frame.columns],
+        "outputs": [
+            {
+                "name": str(column),
+                "shape": [len(frame)],
+                "datatype": _datatype(frame[column].dtype),
+                "data": _json_values(frame[column].to_numpy()),
+            }
+            for column in frame.columns
+        ],
     }
 
 

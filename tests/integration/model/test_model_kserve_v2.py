@@ -10,8 +10,8 @@ import pytest
 
 mlflow = pytest.importorskip("mlflow")
 
-from apps.model.pyfunc import input_frame, output_frame, save_pyfunc  # noqa: E402
-from apps.model.v2 import frame_to_request, frame_to_response, request_to_frame, response_to_frame  # noqa: E402
+from apps.model.pyfunc import input_frame, output_frame, save_pyfunc
+from apps.model.v2 import frame_to_request, frame_to_response, request_to_frame, response_to_frame
 
 pytestmark = pytest.mark.integration
 
@@ -27,8 +27,9 @@ def test_a_v2_request_from_a_real_drive_gets_the_direct_prediction(tiny_model, d
     assert {item["datatype"] for item in body["inputs"]} == {"FP64"}
     assert body["inputs"][0]["shape"] == [40]
 
-    answer = json.loads(json.dumps(frame_to_response(served.predict(request_to_frame(body)), "vehicle-condition"),
-                                   allow_nan=False))
+    answer = json.loads(
+        json.dumps(frame_to_response(served.predict(request_to_frame(body)), "vehicle-condition"), allow_nan=False)
+    )
     direct = output_frame(tiny_model, features)
     got = response_to_frame(answer)
     assert list(got.columns) == list(direct.columns)

@@ -10,7 +10,6 @@ import subprocess
 import sys
 import time
 import urllib.request
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,9 +18,9 @@ mlflow = pytest.importorskip("mlflow")
 moto_server = pytest.importorskip("moto.server")
 boto3 = pytest.importorskip("boto3")
 
-from apps.model import load_model  # noqa: E402
-from apps.model.loading import ModelNotFoundError  # noqa: E402
-from apps.model.pyfunc import input_frame, log_and_register, output_frame  # noqa: E402
+from apps.model import load_model
+from apps.model.loading import ModelNotFoundError
+from apps.model.pyfunc import input_frame, log_and_register, output_frame
 
 pytestmark = pytest.mark.integration
 BUCKET = "mlflow-artifacts"
@@ -40,8 +39,12 @@ def s3(tmp_path_factory):
     server.start()
     patch = pytest.MonkeyPatch()
     # moto accepts any credentials; these name the test, they are not secrets
-    for key, value in {"AWS_ACCESS_KEY_ID": "moto-test", "AWS_SECRET_ACCESS_KEY": "moto-test",
-                       "AWS_DEFAULT_REGION": "us-east-1", "MLFLOW_S3_ENDPOINT_URL": f"http://127.0.0.1:{port}"}.items():
+    for key, value in {
+        "AWS_ACCESS_KEY_ID": "moto-test",
+        "AWS_SECRET_ACCESS_KEY": "moto-test",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "MLFLOW_S3_ENDPOINT_URL": f"http://127.0.0.1:{port}",
+    }.items():
         patch.setenv(key, value)
     patch.delenv("AWS_ENDPOINT_URL", raising=False)
     boto3.client("s3", endpoint_url=f"http://127.0.0.1:{port}").create_bucket(Bucket=BUCKET)
@@ -56,9 +59,25 @@ def tracking_uri(s3, tmp_path_factory):
     port = free_port()
     log = (folder / "server.log").open("w")
     server = subprocess.Popen(
-        [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
-         "--backend-store-uri", f"sqlite:///{folder / 'mlflow.db'}", "--artifacts-destination", f"s3://{BUCKET}/mlflow"],
-        stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        [
+            sys.executable,
+            "-m",
+            "mlflow",
+            "server",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+            "--backend-store-uri",
+            f"sqlite:///{folder / 'mlflow.db'}",
+            "--artifacts-destination",
+            f"s3://{BUCKET}/mlflow",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
         # no job runner: it forks a dozen huey consumers this test does not need
         env={**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"},
     )
@@ -104,8 +123,12 @@ def test_registered_s3_and_local_models_predict_the_same(tiny_model, drives, s3,
     keys = [item["Key"] for item in listing]
     mlflow_model_root = next(key for key in keys if key.endswith("/MLmodel")).rsplit("/", 1)[0]
     model_folder = next(key for key in keys if key.endswith("/model.json")).rsplit("/", 1)[0]
-    for uri in ("models:/vehicle-condition/1", f"s3://{BUCKET}/{mlflow_model_root}", f"s3://{BUCKET}/{model_folder}",
-                str(folder)):
+    for uri in (
+        "models:/vehicle-condition/1",
+        f"s3://{BUCKET}/{mlflow_model_root}",
+        f"s3://{BUCKET}/{model_folder}",
+        str(folder),
+    ):
         loaded = load_model(uri)
         got = loaded.predict(features)
         assert loaded.version == "test-tiny", uri

@@ -73,8 +73,18 @@ def test_an_unknown_kind_or_reversed_window_is_named():
 
 def test_plan_spaces_faults_and_keeps_spoofed_values_in_range():
     rng = np.random.default_rng(3)
-    faults = plan(drive(600), "spoof", 3.0, SENSORS, np.array([10.0, 5.0]), np.array([0.0, 90.0]),
-                  np.array([620.0, 110.0]), rng, segment_s=60.0, gap_s=60.0)
+    faults = plan(
+        drive(600),
+        "spoof",
+        3.0,
+        SENSORS,
+        np.array([10.0, 5.0]),
+        np.array([0.0, 90.0]),
+        np.array([620.0, 110.0]),
+        rng,
+        segment_s=60.0,
+        gap_s=60.0,
+    )
     assert len(faults) == 4
     assert [f.start_s for f in faults] == pytest.approx([60.1, 180.1, 300.1, 420.1])
     assert {f.sensor for f in faults} == set(SENSORS)

@@ -18,8 +18,13 @@ TORQUE = sensor_columns("engine_torque")
 def test_feature_names_follow_sensor_order_with_five_features_each():
     names = feature_names()
     assert len(names) == 5 * len(SENSOR_NAMES)
-    assert names[:5] == ("vehicle_speed", "vehicle_speed__age", "vehicle_speed__prev",
-                         "vehicle_speed__prev_delta", "vehicle_speed__prev_age")
+    assert names[:5] == (
+        "vehicle_speed",
+        "vehicle_speed__age",
+        "vehicle_speed__prev",
+        "vehicle_speed__prev_delta",
+        "vehicle_speed__prev_age",
+    )
     assert names[SPEED["__prev"]] == "vehicle_speed__prev"
 
 
@@ -80,7 +85,7 @@ def test_grouping_readings_into_messages_does_not_change_the_features():
     assert replayed.features.shape == (60, len(feature_names()))
     grouped = VehicleHistory()
     for start in range(0, 60, 12):  # one message per poll cycle, each reading keeping its own stamp
-        for reading in readings[start:start + 12]:
+        for reading in readings[start : start + 12]:
             grouped.observe(reading.stamp_s, {reading.sensor: reading.value})
     np.testing.assert_array_equal(grouped.features(), replayed.features[-1])
     assert replayed.sensor[13] == 1 and replayed.stamps[13] == pytest.approx(1.3)

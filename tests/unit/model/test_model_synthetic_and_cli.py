@@ -9,8 +9,7 @@ import numpy as np
 import pytest
 
 from apps.contracts import SENSOR_NAMES
-from apps.model import load_model
-from apps.model import synthetic, train
+from apps.model import load_model, synthetic, train
 from injector.idneo import read_drive
 
 SAMPLE = Path(__file__).resolve().parents[3] / "data" / "synthetic_drive.csv"
@@ -62,7 +61,8 @@ def test_train_cli_names_a_folder_without_enough_drives(tmp_path, capsys):
     assert f"error: --drives {tmp_path}: no Idneo .csv logs below {tmp_path}" in capsys.readouterr().err
     assert train.main(["--drives", str(SAMPLE.parent), "--out", str(tmp_path / "out")]) == 2
     assert "found 1 drive(s); training holds drives out in turn, so it needs at least 3 with evaluation" in (
-        capsys.readouterr().err)
+        capsys.readouterr().err
+    )
 
 
 def test_train_cli_trains_evaluates_and_reports(tmp_path, capsys):
