@@ -195,6 +195,12 @@ class MonitoringConfig(Model):
 KServeRuntime = Literal["mlserver", "lgbserver", "sklearnserver", "xgbserver", "pmmlserver"]
 
 
+class ServedModelConfig(Model):
+    name: DnsLabel = "vehicle-condition"
+    storage_uri: str = Field(pattern=r"^(s3|gs|https?|pvc)://\S+$",
+                             description="the registered version's artifact folder (python -m apps.model.pyfunc prints it)")
+
+
 class KServeConfig(Model):
     enabled: bool = False
     # Knative: scale to zero, needs Knative Serving and Istio (full profile); Standard: Deployments + HPA,
@@ -209,6 +215,7 @@ class KServeConfig(Model):
     s3_endpoint: str | None = Field(default=None, pattern=r"^https?://[A-Za-z0-9.-]+(:\d+)?/?$",
                                     description="the object store for clusters without it, http(s)://host[:port]")
     s3_region: str = "us-east-1"
+    model: ServedModelConfig | None = Field(default=None, description="the InferenceService to run, if any")
 
 
 class KeplerConfig(Model):

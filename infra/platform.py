@@ -14,7 +14,17 @@ import pulumi
 from apps.vehicle_api import deploy as vehicle_api
 from apps.worker import deploy as worker
 from infra import data_services
-from infra.components import cert_manager, dashboards, energy, gateway, kepler, knative, kserve, monitoring
+from infra.components import (
+    cert_manager,
+    dashboards,
+    energy,
+    gateway,
+    inference_service,
+    kepler,
+    knative,
+    kserve,
+    monitoring,
+)
 from infra.components.base import TYPE_PREFIX, GatewayRef, Workload, namespace
 from infra.components.object_store import ObjectStoreAccess
 from infra.components.secrets import configured_or_generated
@@ -226,6 +236,15 @@ def _build_kserve(ctx: BuildContext, role: Role) -> None:
     )
     ctx.crd_releases.append(component.crds)
     ctx.model_serving = component
+    if config.model is not None:
+        inference_service.InferenceService(
+            f"{ctx.cluster.name}-{config.model.name}",
+            inference_service.InferenceServiceArgs(
+                name=config.model.name, storage_uri=config.model.storage_uri, namespace=component.model_namespace,
+                service_account=component.service_account, mode=config.mode, role=role,
+                profile=ctx.config.profile, depends_on=[*component.ready]),
+            pulumi.ResourceOptions(parent=ctx.parent),
+        )
 
 
 def _build_power_rules(ctx: BuildContext, role: Role) -> None:

@@ -113,17 +113,33 @@ def log_and_register(
     return str(info.registered_model_version)
 
 
+def storage_uri(name: str, version: str, artifacts_destination: str | None = None) -> str:
+    """The registered version's artifact folder (the one holding MLmodel): the stack's kserve.model.storageUri.
+
+    A server that proxies artifacts answers `mlflow-artifacts:/<path>`, which KServe cannot read: given the
+    server's --artifacts-destination (s3://bucket/prefix), that becomes the S3 folder itself.
+    """
+    uri = mlflow.MlflowClient().get_model_version_download_uri(name, version)
+    if uri.startswith("mlflow-artifacts:"):
+        if not artifacts_destination:
+            raise SystemExit(f"{uri} is proxied by the MLflow server: pass --artifacts-destination (its s3:// root)")
+        return artifacts_destination.rstrip("/") + "/" + uri.split(":", 1)[1].lstrip("/")
+    return uri
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m apps.model.pyfunc", description=__doc__.splitlines()[0])
     parser.add_argument("--model", required=True, type=Path, help="folder written by apps.model.train (…/model)")
     parser.add_argument("--drives", required=True, type=Path, help="Idneo logs for the input example")
     parser.add_argument("--report", type=Path, help="report.json whose figures are logged as metrics")
     parser.add_argument("--name", default="vehicle-condition", help="registered model name")
+    parser.add_argument("--artifacts-destination", help="the MLflow server's s3:// artifact root, if it proxies artifacts")
     args = parser.parse_args(argv)
     model = ConditionModel.load(args.model)
     metrics = flat_metrics(json.loads(args.report.read_text())) if args.report else None
     version = log_and_register(args.model, example_features(model, args.drives), args.name, metrics)
     print(f"registered {args.name} version {version} (model {model.version}) at {mlflow.get_tracking_uri()}")
+    print(f"storageUri: {storage_uri(args.name, version, args.artifacts_destination)}")
     return 0
 
 

@@ -109,7 +109,8 @@ def runtime_values(runtimes: Sequence[str]) -> KServeRuntimeValues:
 
 
 class KServe(pulumi.ComponentResource):
-    """Exposes `service_account` and `model_namespace` (what an InferenceService names) and `crds`."""
+    """Exposes `service_account` and `model_namespace` (what an InferenceService names), `crds`, and `ready`
+    (what an InferenceService waits for: the runtimes and the ServiceAccount with its S3 Secret)."""
 
     def __init__(self, name: str, args: KServeArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(f"{TYPE_PREFIX}:KServe", name, None, opts)
@@ -117,21 +118,22 @@ class KServe(pulumi.ComponentResource):
         self.crds = helm_release(f"{name}-crd", "kserve-crd", NAMESPACE, {}, self, [ns, *args.depends_on])
         controller = helm_release(f"{name}-resources", "kserve-resources", NAMESPACE, resources_values(args),
                                   self, [self.crds, *args.depends_on])
-        helm_release(f"{name}-runtimes", "kserve-runtime-configs", NAMESPACE, runtime_values(args.runtimes),
-                     self, [self.crds, controller])
+        runtimes = helm_release(f"{name}-runtimes", "kserve-runtime-configs", NAMESPACE,
+                                runtime_values(args.runtimes), self, [self.crds, controller])
         self.model_namespace = args.model_namespace
-        self.service_account = self._storage_access(name, args)
+        account = self._storage_access(name, args)
+        self.service_account = SERVICE_ACCOUNT
+        self.ready: list[pulumi.Resource] = [self.crds, controller, runtimes, account]
         self.register_outputs({"service_account": self.service_account, "model_namespace": self.model_namespace})
 
-    def _storage_access(self, name: str, args: KServeArgs) -> str:
+    def _storage_access(self, name: str, args: KServeArgs) -> k8s.core.v1.ServiceAccount:
         models_ns = namespace(f"{name}-models-ns", args.model_namespace, "models", self)
         secret = args.storage.credentials_secret(f"{name}-s3-secret", args.model_namespace, "models", self,
                                                  [models_ns, *args.storage.ready])
-        k8s.core.v1.ServiceAccount(
+        return k8s.core.v1.ServiceAccount(
             f"{name}-models-sa",
             metadata=k8s.meta.v1.ObjectMetaArgs(name=SERVICE_ACCOUNT, namespace=args.model_namespace,
                                                 labels=labels(SERVICE_ACCOUNT, "models")),
             secrets=[k8s.core.v1.ObjectReferenceArgs(name=args.storage.secret_name)],
             opts=child(self, [models_ns, secret]),
         )
-        return SERVICE_ACCOUNT

@@ -20,7 +20,7 @@ boto3 = pytest.importorskip("boto3")
 
 from apps.model import load_model
 from apps.model.loading import ModelNotFoundError
-from apps.model.pyfunc import input_frame, log_and_register, output_frame
+from apps.model.pyfunc import input_frame, log_and_register, output_frame, storage_uri
 
 pytestmark = pytest.mark.integration
 BUCKET = "mlflow-artifacts"
@@ -123,6 +123,9 @@ def test_registered_s3_and_local_models_predict_the_same(tiny_model, drives, s3,
     keys = [item["Key"] for item in listing]
     mlflow_model_root = next(key for key in keys if key.endswith("/MLmodel")).rsplit("/", 1)[0]
     model_folder = next(key for key in keys if key.endswith("/model.json")).rsplit("/", 1)[0]
+    # what KServe's storage initializer is pointed at (the stack's kserve.model.storageUri)
+    assert storage_uri("vehicle-condition", version, f"s3://{BUCKET}/{mlflow_model_root.split('/')[0]}") == \
+        f"s3://{BUCKET}/{mlflow_model_root}"
     for uri in (
         "models:/vehicle-condition/1",
         f"s3://{BUCKET}/{mlflow_model_root}",
