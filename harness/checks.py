@@ -21,6 +21,7 @@ from infra import catalog
 # Chart defaults and CRD schemas (data for the checks, kept outside the project).
 SHARED = Path(os.environ.get("SUCCESS6G_SHARED", PROJECT_ROOT / ".." / "shared")).resolve()
 CHECKS_NEEDING_SHARED = frozenset({"custom-resources", "helm-values"})
+IDNEO_DRIVES = SHARED / "data" / "idneo"  # the recorded drives the tests, notebooks and benchmarks replay
 BUILTIN_GROUPS = frozenset({
     "core", "apps", "batch", "policy", "autoscaling", "networking.k8s.io", "rbac.authorization.k8s.io",
     "storage.k8s.io", "scheduling.k8s.io", "admissionregistration.k8s.io", "apiextensions.k8s.io",

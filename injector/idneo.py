@@ -13,10 +13,11 @@ never stops the read.
 from __future__ import annotations
 
 import csv
+import math
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
 
 from apps.contracts import SENSOR_BY_IDNEO_NAME, Sensor
 
@@ -129,7 +130,7 @@ def _number(text: str, what: str) -> float:
         number = float(text)
     except ValueError:
         raise ValueError(f"{what} is not a number: {text!r}") from None
-    if number != number or number in (float("inf"), float("-inf")):
+    if not math.isfinite(number):
         raise ValueError(f"{what} is not a finite number: {text!r}")
     return number
 

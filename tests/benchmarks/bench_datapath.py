@@ -36,8 +36,9 @@ from apps.model.training import TrainingConfig
 from apps.testing.influx_recorder import InfluxRecorder
 from apps.testing.redis_server import RedisServer
 from apps.testing.worker_process import WorkerProcess
+from harness.checks import IDNEO_DRIVES
 
-DRIVES = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "idneo" / "ateca_R4_2.0l_TDI"
+DRIVES = IDNEO_DRIVES / "ateca_R4_2.0l_TDI"
 NODE = "bench-1"
 
 

@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from apps.testing.redis_server import TEST_PASSWORD, RedisServer
+from harness.checks import IDNEO_DRIVES
 
-DRIVES = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "idneo" / "ateca_R4_2.0l_TDI"
+DRIVES = IDNEO_DRIVES / "ateca_R4_2.0l_TDI"
 
 
 def _need_redis() -> None:

@@ -6,19 +6,19 @@ shape where a chart ships a schema (z2jh's is strict), which this checks.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import jsonschema
 import pytest
 import yaml
 
+from harness.checks import SHARED
 from harness.run import Evaluation
 from infra import catalog
 from tests.program.conftest import STACKS
 from tests.program.resources import release_values
 
-CHARTS = Path(__file__).resolve().parents[2] / ".." / "shared" / "charts"
+CHARTS = SHARED / "charts"
 SCHEMA_FILES = {"jupyterhub": "values.schema.yaml", "mlflow": "values.schema.json",
                 "cloudnative-pg": "values.schema.json"}
 

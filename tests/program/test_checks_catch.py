@@ -68,8 +68,8 @@ def test_helm_values_reject_a_misspelt_key(evaluations: dict[str, Evaluation]) -
     bad = variant(evaluations["dev"], "testbed-monitoring-release",
                   lambda i: i["values"]["prometheus"]["prometheusSpec"].update(retension="1d"))
     assert check_helm_releases(bad) == [
-        "release testbed-monitoring-release (kube-prometheus-stack 88.5.3): values key "
-        "'prometheus.prometheusSpec.retension' is not in the chart"
+        ("release testbed-monitoring-release (kube-prometheus-stack 88.5.3): values key "
+         "'prometheus.prometheusSpec.retension' is not in the chart")
     ]
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from harness.checks import ALL_CHECKS, check_crd_ordering
+from harness.checks import ALL_CHECKS, SHARED, check_crd_ordering
 from harness.run import Evaluation, evaluate
 from tests.program.conftest import STACKS
 from tests.program.resources import (
@@ -25,7 +25,6 @@ from tests.program.resources import (
     stack_config,
 )
 
-SHARED = Path(__file__).resolve().parents[2] / ".." / "shared"
 S3_KEYS = {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"}
 SEAWEEDFS_S3 = "http://seaweedfs-s3.object-store.svc.cluster.local:8333"
 TRACKING_URI = "http://mlflow.mlflow.svc.cluster.local:80"

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from apps.model.condition import ConditionModel
 from apps.model.drives import RecordedDrive, sample_drives
 from apps.model.training import TrainingConfig, fit
+from harness.checks import IDNEO_DRIVES
 
-SHARED_DRIVES = Path(__file__).resolve().parents[3] / ".." / "shared" / "data" / "idneo"
+SHARED_DRIVES = IDNEO_DRIVES
 TINY = TrainingConfig(num_boost_round=8, calibration_folds=3)
 
 

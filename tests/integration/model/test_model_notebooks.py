@@ -20,10 +20,11 @@ nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")
 
 from apps.model.condition import prediction_columns
+from harness.checks import IDNEO_DRIVES
 
 pytestmark = pytest.mark.integration
 NOTEBOOKS = Path(__file__).resolve().parents[3] / "notebooks"
-SHARED_DRIVES = Path(__file__).resolve().parents[3] / ".." / "shared" / "data" / "idneo"
+SHARED_DRIVES = IDNEO_DRIVES
 
 
 def run(name: str, overrides: str, timeout: int = 300) -> nbformat.NotebookNode:
