@@ -52,8 +52,20 @@ FIELD_VEHICLE = "vehicle"
 FIELD_TIME = "t_ns"
 FIELD_SCHEMA = "schema"
 
-# InfluxDB
+# InfluxDB: measurement and field names of a prediction point (the MLflow pyfunc names its outputs the same)
 PREDICTION_MEASUREMENT = "prediction"
+SCORE_FIELD = "anomaly_score"
+ALARM_FIELD = "alarm"
+
+
+def reconstructed_field(sensor: str) -> str:
+    """The model's estimate of a sensor."""
+    return f"reconstructed__{sensor}"
+
+
+def contribution_field(sensor: str) -> str:
+    """A sensor's share of the anomaly score."""
+    return f"contribution__{sensor}"
 
 
 def stream_key(node: str) -> str:

@@ -28,7 +28,7 @@ from pathlib import Path
 import lightgbm as lgb
 import numpy as np
 
-from apps.contracts import SENSOR_NAMES
+from apps.contracts import ALARM_FIELD, SCORE_FIELD, SENSOR_NAMES, contribution_field, reconstructed_field
 from apps.model.features import STALE_AFTER_S, SUFFIXES, feature_names, sensor_columns
 from apps.model.interface import ModelOutput
 
@@ -80,11 +80,11 @@ def prediction_columns(output: ModelOutput, alarms: np.ndarray, sensors: Sequenc
 
     `anomaly_score`, `alarm` (0/1), then `reconstructed__<sensor>` and `contribution__<sensor>` for every sensor.
     """
-    columns: dict[str, np.ndarray] = {"anomaly_score": output.anomaly_score, "alarm": alarms.astype(np.int64)}
+    columns: dict[str, np.ndarray] = {SCORE_FIELD: output.anomaly_score, ALARM_FIELD: alarms.astype(np.int64)}
     for i, sensor in enumerate(sensors):
-        columns[f"reconstructed__{sensor}"] = output.reconstructed[:, i]
+        columns[reconstructed_field(sensor)] = output.reconstructed[:, i]
     for i, sensor in enumerate(sensors):
-        columns[f"contribution__{sensor}"] = output.contributions[:, i]
+        columns[contribution_field(sensor)] = output.contributions[:, i]
     return columns
 
 

@@ -13,12 +13,16 @@ from typing import Protocol
 
 import numpy as np
 
-from apps.contracts import SENSOR_NAMES, ContractError, Measurement, PredictionPoint
+from apps.contracts import (
+    SCORE_FIELD,
+    SENSOR_NAMES,
+    ContractError,
+    Measurement,
+    PredictionPoint,
+    reconstructed_field,
+)
 from apps.model.interface import ModelOutput, VehicleModel
 from apps.worker.stream import DeadLetter, Entry
-
-SCORE_FIELD = "anomaly_score"
-RECONSTRUCTED_SUFFIX = "_reconstructed"  # field `<sensor>_reconstructed`: the model's estimate of that sensor
 
 
 class FeatureBuilder(Protocol):
@@ -38,10 +42,10 @@ class PredictedBatch:
 
 
 def point_fields(score: float, reconstructed: np.ndarray) -> dict[str, float]:
-    """anomaly_score and `<sensor>_reconstructed`; a non-finite value is left out (line protocol has no NaN)."""
+    """anomaly_score and `reconstructed__<sensor>`; a non-finite value is left out (line protocol has no NaN)."""
     fields = {SCORE_FIELD: float(score)}
     for name, value in zip(SENSOR_NAMES, reconstructed.tolist()):
-        fields[name + RECONSTRUCTED_SUFFIX] = value
+        fields[reconstructed_field(name)] = value
     return {name: value for name, value in fields.items() if math.isfinite(value)}
 
 

@@ -85,7 +85,7 @@ def test_every_entry_gets_one_point_with_tags_health_and_metrics(
     wait_for(lambda: pending(redis_server) == 0, 5, "every entry acknowledged")
     point = recorder.points[0]
     assert (point.measurement, point.tags["site"], point.tags["model_version"]) == ("prediction", "test-site", "test-5")
-    assert "anomaly_score" in point.fields and "vehicle_speed_reconstructed" in point.fields
+    assert "anomaly_score" in point.fields and "reconstructed__vehicle_speed" in point.fields
     sent_times = {(m.vehicle_id, m.sample_time_ns) for m in
                   (Measurement.from_fields(f) for _, f in redis_server.client().xrange(STREAM))}
     assert recorder.distinct_points() == sent_times  # timestamped with the sample time

@@ -60,8 +60,8 @@ def test_one_model_call_per_batch_and_latest_values_per_vehicle() -> None:
         ("car-1", "castelloli", "echo-1", 1_000_000_000), ("car-2", "castelloli", "echo-1", 1_500_000_000),
         ("car-1", "castelloli", "echo-1", 2_000_000_000)]
     # car-1's second sample still carries its speed from the first one
-    assert points[2].fields == {"anomaly_score": N - 2, "vehicle_speed_reconstructed": 50.0,
-                                "fuel_level_reconstructed": 20.0}
+    assert points[2].fields == {"anomaly_score": N - 2, "reconstructed__vehicle_speed": 50.0,
+                                "reconstructed__fuel_level": 20.0}
 
 
 def test_contract_breaking_entries_become_dead_letters_with_the_reason() -> None:
@@ -92,8 +92,8 @@ def test_a_batch_of_only_bad_entries_calls_no_model() -> None:
 def test_non_finite_values_are_left_out_of_a_point() -> None:
     reconstructed = np.array([1.0, np.nan] + [2.0] * (N - 2))
     fields = point_fields(np.inf, reconstructed)
-    assert "anomaly_score" not in fields and f"{SENSOR_NAMES[1]}_reconstructed" not in fields
-    assert fields[f"{SENSOR_NAMES[0]}_reconstructed"] == 1.0
+    assert "anomaly_score" not in fields and f"reconstructed__{SENSOR_NAMES[1]}" not in fields
+    assert fields[f"reconstructed__{SENSOR_NAMES[0]}"] == 1.0
 
 
 def test_dead_letter_keeps_reason_origin_and_original_fields() -> None:
