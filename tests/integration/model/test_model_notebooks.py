@@ -24,7 +24,6 @@ from harness.checks import IDNEO_DRIVES
 
 pytestmark = pytest.mark.integration
 NOTEBOOKS = Path(__file__).resolve().parents[3] / "notebooks"
-SHARED_DRIVES = IDNEO_DRIVES
 
 
 def run(name: str, overrides: str, timeout: int = 300) -> nbformat.NotebookNode:
@@ -52,10 +51,10 @@ def images_in(book: nbformat.NotebookNode) -> int:
 
 
 def test_exploration_notebook_describes_the_drives():
-    book = run("01_explore_drives.ipynb", f"DRIVES = {str(SHARED_DRIVES)!r}\nALL_DRIVES = False")
+    book = run("01_explore_drives.ipynb", f"DRIVES = {str(IDNEO_DRIVES)!r}\nALL_DRIVES = False")
     text = text_of(book)
     assert "vehicle_speed" in text and "engine_torque" in text
-    if SHARED_DRIVES.is_dir():
+    if IDNEO_DRIVES.is_dir():
         assert "DS3_highway" in text and "national_road" in text
     assert images_in(book) >= 2
 
@@ -64,7 +63,7 @@ def test_training_notebook_trains_and_evaluates_on_a_held_out_drive(tmp_path, dr
     held_out = drives[0].name
     book = run(
         "02_train_evaluate.ipynb",
-        f"DRIVES = {str(SHARED_DRIVES)!r}\nROUNDS = 4\nONE_PER_KIND = True\n"
+        f"DRIVES = {str(IDNEO_DRIVES)!r}\nROUNDS = 4\nONE_PER_KIND = True\n"
         f"HELD_OUT = ({held_out!r},)\nOUT = {str(tmp_path)!r}",
         timeout=600,
     )
