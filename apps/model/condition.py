@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import lightgbm as lgb
@@ -100,7 +101,7 @@ class ConditionModel:
     threshold: float  # alarm when anomaly_score > threshold
     reference_std: np.ndarray  # (n_sensors,) each signal's spread on the calibration drives (fault magnitudes)
     stale_after_s: float = STALE_AFTER_S
-    predict_threads: int = 1  # one thread: LightGBM's pool spins after every small predict
+    predict_threads: int = 2  # both cores: measured 1,965 vs 1,505 predictions/s at 2,000 vehicles, same outputs
 
     @property
     def feature_names(self) -> tuple[str, ...]:
@@ -113,37 +114,58 @@ class ConditionModel:
         width = len(self.feature_names)
         if matrix.ndim != 2 or matrix.shape[1] != width:
             raise ValueError(f"features must have shape (n, {width}) in feature_names order, got {matrix.shape}")
-        score, contributions = self.anomaly(matrix)
-        return ModelOutput(anomaly_score=score, reconstructed=self.reconstruct(matrix), contributions=contributions)
+        expected = self.expected(matrix)  # once: the score and the fallback reconstruction both use it
+        score, contributions = self.anomaly(matrix, expected)
+        return ModelOutput(anomaly_score=score, reconstructed=self.reconstruct(matrix, expected),
+                           contributions=contributions)
 
     def expected(self, matrix: np.ndarray) -> np.ndarray:
         """(n, n_sensors) what each sensor should read given the other sensors (the cross models)."""
-        return self._predict_all(self.cross, cross_columns, matrix)
+        return self._predict_all(self.cross, self._input_columns["cross"], matrix)
 
-    def reconstruct(self, matrix: np.ndarray) -> np.ndarray:
+    def reconstruct(self, matrix: np.ndarray, expected: np.ndarray | None = None) -> np.ndarray:
         """(n, n_sensors) each sensor's best estimate from the others and its own past.
 
         The impute models predict the change since the sensor's last known value, so
         a slow sensor is carried forward unless the others say it moved; a sensor
-        that never reported falls back to the cross model's estimate.
+        that never reported falls back to the cross model's estimate (`expected`,
+        computed here if not given).
         """
-        last_known = matrix[:, previous_columns(self.sensors)]
-        change = self._predict_all(self.impute, impute_columns, matrix)
-        return np.where(np.isnan(last_known), self.expected(matrix), last_known + change)
+        last_known = matrix[:, self._input_columns["previous"]]
+        change = self._predict_all(self.impute, self._input_columns["impute"], matrix)
+        reconstructed = last_known + change
+        never_reported = np.isnan(last_known)
+        if never_reported.any():
+            if expected is None:
+                expected = self.expected(matrix)
+            reconstructed[never_reported] = expected[never_reported]
+        return reconstructed
 
-    def anomaly(self, matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def anomaly(self, matrix: np.ndarray, expected: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(anomaly score, contributions) without the reconstruction (half the work of predict)."""
-        return score_residuals(matrix[:, current_columns(self.sensors)] - self.expected(matrix), self.sigma)
+        if expected is None:
+            expected = self.expected(matrix)
+        return score_residuals(matrix[:, self._input_columns["current"]] - expected, self.sigma)
 
     def alarms(self, output: ModelOutput) -> np.ndarray:
         return output.anomaly_score > self.threshold
 
-    def _predict_all(self, boosters: list[lgb.Booster], columns, matrix: np.ndarray) -> np.ndarray:
+    @cached_property
+    def _input_columns(self) -> dict[str, list[np.ndarray] | np.ndarray]:
+        """Column indices of every booster's inputs and of the current/previous values, computed once per model."""
+        return {
+            "cross": [np.asarray(cross_columns(sensor, self.sensors)) for sensor in self.sensors],
+            "impute": [np.asarray(impute_columns(sensor, self.sensors)) for sensor in self.sensors],
+            "current": np.asarray(current_columns(self.sensors)),
+            "previous": np.asarray(previous_columns(self.sensors)),
+        }
+
+    def _predict_all(self, boosters: list[lgb.Booster], columns: list[np.ndarray], matrix: np.ndarray) -> np.ndarray:
         out = np.empty((matrix.shape[0], len(self.sensors)))
         if matrix.shape[0] == 0:
             return out
-        for i, (sensor, booster) in enumerate(zip(self.sensors, boosters)):
-            out[:, i] = booster.predict(matrix[:, columns(sensor, self.sensors)], num_threads=self.predict_threads)
+        for i, (booster, inputs) in enumerate(zip(boosters, columns)):
+            out[:, i] = booster.predict(matrix[:, inputs], num_threads=self.predict_threads)
         return out
 
     def save(self, folder: str | Path) -> Path:

@@ -55,6 +55,7 @@ class VehicleHistory:
         # column 0 is the latest reading; NaN stamps mean "no reading yet"
         self._values = np.full((len(self.sensors), DEPTH), np.nan)
         self._stamps = np.full((len(self.sensors), DEPTH), np.nan)
+        self._row_starts = np.arange(len(self.sensors)) * DEPTH  # flat index of each sensor's column 0
         self.latest_stamp_s = -math.inf
         self.ignored_out_of_order = 0
 
@@ -66,36 +67,40 @@ class VehicleHistory:
         """
         if not math.isfinite(stamp_s):
             raise ValueError(f"stamp_s must be a finite number of seconds, got {stamp_s!r}")
+        index, values_, stamps = self._index, self._values, self._stamps
         for name, value in values.items():
-            row = self._index.get(name)
+            row = index.get(name)
             if row is None:
                 raise ValueError(f"unknown sensor {name!r}; expected one of {', '.join(self.sensors)}")
-            last = self._stamps[row, 0]
-            if not math.isnan(last) and stamp_s <= last:
+            last = stamps[row, 0]
+            if last == last and stamp_s <= last:  # `last == last`: not NaN (a sensor that already reported)
                 self.ignored_out_of_order += 1
                 continue
-            self._values[row] = np.roll(self._values[row], 1)
-            self._stamps[row] = np.roll(self._stamps[row], 1)
-            self._values[row, 0] = float(value)
-            self._stamps[row, 0] = stamp_s
-        self.latest_stamp_s = max(self.latest_stamp_s, stamp_s)
+            # shift the sensor's readings one column older in place (numpy copies overlapping slices safely)
+            values_[row, 1:] = values_[row, :-1]
+            stamps[row, 1:] = stamps[row, :-1]
+            values_[row, 0] = float(value)
+            stamps[row, 0] = stamp_s
+        if stamp_s > self.latest_stamp_s:
+            self.latest_stamp_s = stamp_s
 
     def features(self, now_s: float | None = None) -> np.ndarray:
         """The feature row at `now_s` (default: the newest reading's stamp), in `feature_names()` order."""
         now = self.latest_stamp_s if now_s is None else now_s
-        age = now - self._stamps[:, 0]
-        current = (age <= self.stale_after_s) & ~np.isnan(age)
-        # when the current value is present its predecessor is column 1, else the latest reading is the past
-        prev_col = np.where(current, 1, 0)
-        rows = np.arange(len(self.sensors))
-        prev = self._values[rows, prev_col]
-        before_prev = self._values[rows, prev_col + 1]
+        values, stamps = self._values, self._stamps
+        age = now - stamps[:, 0]
+        current = age <= self.stale_after_s  # False for NaN ages (never reported)
+        # when the current value is present its predecessor is column 1, else the latest reading is the past;
+        # flat indices into the (n_sensors, DEPTH) arrays, so each column is one `take`
+        prev_at = self._row_starts + current
+        prev = values.take(prev_at)
         out = np.empty((len(self.sensors), len(SUFFIXES)))
-        out[:, 0] = np.where(current, self._values[:, 0], np.nan)
+        out[:, 0] = values[:, 0]
+        out[~current, 0] = np.nan
         out[:, 1] = age
         out[:, 2] = prev
-        out[:, 3] = prev - before_prev
-        out[:, 4] = now - self._stamps[rows, prev_col]
+        np.subtract(prev, values.take(prev_at + 1), out=out[:, 3])
+        np.subtract(now, stamps.take(prev_at), out=out[:, 4])
         return out.reshape(-1)
 
 
