@@ -81,8 +81,7 @@ class VehicleHistory:
             stamps[row, 1:] = stamps[row, :-1]
             values_[row, 0] = float(value)
             stamps[row, 0] = stamp_s
-        if stamp_s > self.latest_stamp_s:
-            self.latest_stamp_s = stamp_s
+        self.latest_stamp_s = max(self.latest_stamp_s, stamp_s)
 
     def features(self, now_s: float | None = None) -> np.ndarray:
         """The feature row at `now_s` (default: the newest reading's stamp), in `feature_names()` order."""

@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from apps.model.condition import (ConditionModel, cross_columns, current_columns, impute_columns, previous_columns,
-                                  score_residuals)
+from apps.model.condition import (
+    ConditionModel,
+    cross_columns,
+    current_columns,
+    impute_columns,
+    previous_columns,
+    score_residuals,
+)
 from apps.model.drives import RecordedDrive
 
 
