@@ -73,7 +73,7 @@ class VehicleHistory:
             if row is None:
                 raise ValueError(f"unknown sensor {name!r}; expected one of {', '.join(self.sensors)}")
             last = stamps[row, 0]
-            if last == last and stamp_s <= last:  # `last == last`: not NaN (a sensor that already reported)
+            if last == last and stamp_s <= last:  # noqa: PLR0124 (not NaN: the sensor already reported; hot path)
                 self.ignored_out_of_order += 1
                 continue
             # shift the sensor's readings one column older in place (numpy copies overlapping slices safely)
