@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Self
 
 import pulumi
 import pulumi_kubernetes as k8s
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from infra import catalog
-from infra.config import Role
+from infra.config import ProfileName, Role
+from infra.profiles import requirement
 
 PART_OF = "success6g-edge"
 ROLE_LABEL = "success6g.eu/role"
@@ -54,6 +55,18 @@ class Values(BaseModel):
 
     def dump(self) -> dict[str, Any]:
         return self.model_dump(by_alias=True, exclude_none=True)
+
+
+class PodValues(Values):
+    """The keys most charts place a pod with: resources from the profile, a nodeSelector on a node role."""
+
+    resources: dict[str, Any]
+    node_selector: dict[str, str] = Field(alias="nodeSelector")
+
+    @classmethod
+    def placed(cls, profile: ProfileName, workload: str, role: Role, **values: Any) -> Self:
+        return cls(resources=requirement(profile, workload).to_kubernetes(), nodeSelector=role_selector(role),
+                   **values)
 
 
 def child(parent: pulumi.Resource, depends_on: list[pulumi.Resource] | None = None) -> pulumi.ResourceOptions:

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 from pydantic import Field
 
-from infra.components.base import TYPE_PREFIX, Values, Workload, child, helm_release, labels, namespace, role_selector
+from infra.components.base import TYPE_PREFIX, PodValues, Workload, child, helm_release, labels, namespace
 from infra.config import ProfileName, Role, TlsConfig
-from infra.profiles import requirement
 
 NAMESPACE = "cert-manager"
 CA_ISSUER = "success6g-ca"
@@ -19,17 +17,10 @@ ACME_ISSUER = "success6g-acme"
 WORKLOADS = (Workload("cert-manager"), Workload("cert-manager-cainjector"), Workload("cert-manager-webhook"))
 
 
-class CertManagerPodValues(Values):
-    resources: dict[str, Any]
-    node_selector: dict[str, str] = Field(alias="nodeSelector")
-
-
-class CertManagerValues(Values):
+class CertManagerValues(PodValues):
     crds: dict[str, bool] = Field(default_factory=lambda: {"enabled": True, "keep": True})
-    resources: dict[str, Any]
-    node_selector: dict[str, str] = Field(alias="nodeSelector")
-    webhook: CertManagerPodValues
-    cainjector: CertManagerPodValues
+    webhook: PodValues
+    cainjector: PodValues
 
 
 @dataclass(frozen=True)
@@ -40,15 +31,10 @@ class CertManagerArgs:
 
 
 def cert_manager_values(profile: ProfileName, role: Role) -> CertManagerValues:
-    def pod(workload: str) -> CertManagerPodValues:
-        return CertManagerPodValues(resources=requirement(profile, workload).to_kubernetes(),
-                                    nodeSelector=role_selector(role))
-
-    return CertManagerValues(
-        resources=requirement(profile, "cert-manager").to_kubernetes(),
-        nodeSelector=role_selector(role),
-        webhook=pod("cert-manager-webhook"),
-        cainjector=pod("cert-manager-cainjector"),
+    return CertManagerValues.placed(
+        profile, "cert-manager", role,
+        webhook=PodValues.placed(profile, "cert-manager-webhook", role),
+        cainjector=PodValues.placed(profile, "cert-manager-cainjector", role),
     )
 
 

@@ -9,14 +9,22 @@ Secret (username/password keys), so the password never appears in values.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 from pydantic import Field
 
 from infra import catalog
-from infra.components.base import TYPE_PREFIX, Values, Workload, child, helm_release, labels, namespace, role_selector
+from infra.components.base import (
+    TYPE_PREFIX,
+    PodValues,
+    Workload,
+    child,
+    helm_release,
+    labels,
+    namespace,
+    role_selector,
+)
 from infra.components.secrets import generated_password, opaque_secret
 from infra.config import PostgresConfig, ProfileName
 from infra.profiles import requirement
@@ -38,9 +46,7 @@ def cluster_workloads(config: PostgresConfig, profile: ProfileName) -> tuple[Wor
     return (Workload("postgres"),) * instances
 
 
-class CnpgOperatorValues(Values):
-    resources: dict[str, Any]
-    node_selector: dict[str, str] = Field(alias="nodeSelector")
+class CnpgOperatorValues(PodValues):
     crds: dict[str, bool] = Field(default_factory=lambda: {"create": True})
 
 
@@ -56,8 +62,7 @@ class CnpgOperator(pulumi.ComponentResource):
     def __init__(self, name: str, args: CnpgOperatorArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(f"{TYPE_PREFIX}:CnpgOperator", name, None, opts)
         ns = namespace(f"{name}-ns", OPERATOR_NAMESPACE, "database", self)
-        values = CnpgOperatorValues(resources=requirement(args.profile, "cnpg-operator").to_kubernetes(),
-                                    nodeSelector=role_selector("core"))
+        values = CnpgOperatorValues.placed(args.profile, "cnpg-operator", "core")
         self.release = helm_release(f"{name}-release", "cloudnative-pg", OPERATOR_NAMESPACE, values, self,
                                     [ns, *args.depends_on], release_name="cnpg")
         self.register_outputs({})

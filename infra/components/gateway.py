@@ -19,16 +19,14 @@ from infra import catalog
 from infra.components.base import (
     TYPE_PREFIX,
     GatewayRef,
-    Values,
+    PodValues,
     Workload,
     child,
     helm_release,
     labels,
     namespace,
-    role_selector,
 )
 from infra.config import GatewayConfig, ProfileName
-from infra.profiles import requirement
 
 NAMESPACE = "gateway"
 ISTIO_NAMESPACE = "istio-system"
@@ -37,15 +35,8 @@ INGRESS_SERVICE = "istio-ingressgateway"
 ISTIO_WORKLOADS = (Workload("istiod"), Workload("istio-ingressgateway"))
 
 
-class IstiodValues(Values):
-    resources: dict[str, Any]
-    node_selector: dict[str, str] = Field(alias="nodeSelector")
-
-
-class IstioGatewayValues(Values):
+class IstioGatewayValues(PodValues):
     name: str = INGRESS_SERVICE
-    resources: dict[str, Any]
-    node_selector: dict[str, str] = Field(alias="nodeSelector")
     autoscaling: dict[str, Any] = Field(default_factory=lambda: {"enabled": False})
 
 
@@ -117,14 +108,12 @@ class PlatformGateway(pulumi.ComponentResource):
                             release_name="istio-base")
         istiod = helm_release(
             f"{name}-istiod", "istiod", ISTIO_NAMESPACE,
-            IstiodValues(resources=requirement(profile, "istiod").to_kubernetes(),
-                         nodeSelector=role_selector("core")),
+            PodValues.placed(profile, "istiod", "core"),
             self, [base],
         )
         ingress = helm_release(
             f"{name}-istio-ingress", "gateway", ISTIO_NAMESPACE,
-            IstioGatewayValues(resources=requirement(profile, "istio-ingressgateway").to_kubernetes(),
-                               nodeSelector=role_selector("core")),
+            IstioGatewayValues.placed(profile, "istio-ingressgateway", "core"),
             self, [istiod], release_name=INGRESS_SERVICE,
         )
         return [base, istiod, ingress]

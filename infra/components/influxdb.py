@@ -22,16 +22,14 @@ from infra.components import influxdb_setup
 from infra.components.base import (
     TYPE_PREFIX,
     GatewayRef,
-    Values,
+    PodValues,
     Workload,
     helm_release,
     http_route,
     namespace,
-    role_selector,
 )
 from infra.components.secrets import configured_or_generated, generated_password, opaque_secret
 from infra.config import InfluxDbConfig, ProfileName
-from infra.profiles import requirement
 
 NAMESPACE = "influxdb"
 RELEASE = "influxdb"  # also the Service's name (fullnameOverride)
@@ -45,24 +43,21 @@ def in_cluster_url() -> str:
     return f"http://{RELEASE}.{NAMESPACE}.svc.cluster.local:{SERVICE_PORT}"
 
 
-class InfluxDbValues(Values):
+class InfluxDbValues(PodValues):
     full_name_override: str = Field(RELEASE, alias="fullnameOverride")
     image: dict[str, str]
     admin_user: dict[str, Any] = Field(alias="adminUser")
     persistence: dict[str, Any]
-    resources: dict[str, Any]
-    node_selector: dict[str, str] = Field(alias="nodeSelector")
 
 
 def influxdb_values(config: InfluxDbConfig, profile: ProfileName) -> InfluxDbValues:
     image = catalog.image("influxdb")
-    return InfluxDbValues(
+    return InfluxDbValues.placed(
+        profile, "influxdb", "core",
         image={"repository": image.repository, "tag": image.tag},
         adminUser={"organization": config.organization, "bucket": config.bucket, "user": "admin",
                    "retention_policy": config.retention, "existingSecret": ADMIN_SECRET},
         persistence={"enabled": True, "size": f"{config.storage_gb}Gi"},
-        resources=requirement(profile, "influxdb").to_kubernetes(),
-        nodeSelector=role_selector("core"),
     )
 
 

@@ -17,9 +17,8 @@ from typing import Any
 import pulumi
 from pydantic import Field
 
-from infra.components.base import TYPE_PREFIX, Values, Workload, helm_release, role_selector
+from infra.components.base import TYPE_PREFIX, PodValues, Values, Workload, helm_release
 from infra.config import ClusterConfig, ProfileName, Role, StackConfig
-from infra.profiles import requirement
 
 NAMESPACE = "kepler"
 # Kepler needs privileged pods with the host's PID namespace; Pod Security Admission must allow them here.
@@ -43,11 +42,9 @@ def release_name(role: Role) -> str:
     return f"kepler-{role}"
 
 
-class DaemonSetValues(Values):
+class DaemonSetValues(PodValues):
     host_pid: bool = Field(True, alias="hostPID")  # as the chart does: Kepler maps host processes to pods
     security_context: dict[str, Any] = Field(alias="securityContext")
-    node_selector: dict[str, str] = Field(alias="nodeSelector")
-    resources: dict[str, Any]
 
 
 class KeplerValues(Values):
@@ -63,10 +60,9 @@ def kepler_values(profile: ProfileName, role: Role) -> KeplerValues:
     return KeplerValues(
         fullnameOverride=name,
         serviceAccount={"create": True, "name": name},  # the chart's fixed default would clash between roles
-        daemonset=DaemonSetValues(
+        daemonset=DaemonSetValues.placed(
+            profile, "kepler", role,
             securityContext={"privileged": True, "runAsNonRoot": False},  # RAPL counters in sysfs need it
-            nodeSelector=role_selector(role),
-            resources=requirement(profile, "kepler").to_kubernetes(),
         ),
         config={"log": {"level": "info"}},  # the chart's default is debug
         serviceMonitor={"enabled": True, "interval": "15s"},

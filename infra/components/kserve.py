@@ -20,13 +20,13 @@ from pydantic import Field
 from infra.components.base import (
     TYPE_PREFIX,
     GatewayRef,
+    PodValues,
     Values,
     Workload,
     child,
     helm_release,
     labels,
     namespace,
-    role_selector,
 )
 from infra.components.object_store import ObjectStoreAccess
 from infra.config import ProfileName, Role
@@ -42,10 +42,8 @@ CHART_RUNTIMES = ("tensorflow", "mlserver", "sklearnserver", "xgbserver", "huggi
                   "paddleserver", "lgbserver", "autogluonserver", "torchserve", "vllmserver")
 
 
-class ControllerValues(Values):
+class ControllerValues(PodValues):
     deployment_mode: str = Field(alias="deploymentMode")
-    node_selector: dict[str, str] = Field(alias="nodeSelector")
-    resources: dict[str, Any]
     rbac_proxy: dict[str, Any] = Field(alias="rbacProxy")
     gateway: dict[str, Any]
 
@@ -89,10 +87,9 @@ def resources_values(args: KServeArgs) -> KServeResourcesValues:
             gateway["urlScheme"] = "https"  # the platform Gateway terminates TLS
             gateway["ingressGateway"] = {"enableGatewayApi": True, "className": args.gateway_class,
                                          "kserveGateway": f"{args.gateway.namespace}/{args.gateway.name}"}
-    return KServeResourcesValues(kserve=KServeSection(controller=ControllerValues(
+    return KServeResourcesValues(kserve=KServeSection(controller=ControllerValues.placed(
+        args.profile, "kserve-controller", args.role,
         deploymentMode=args.mode,
-        nodeSelector=role_selector(args.role),
-        resources=requirement(args.profile, "kserve-controller").to_kubernetes(),
         rbacProxy={"resources": requirement(args.profile, "kserve-rbac-proxy").to_kubernetes()},
         gateway=gateway,
     )))

@@ -18,17 +18,15 @@ from pydantic import Field
 from infra.components.base import (
     TYPE_PREFIX,
     GatewayRef,
-    Values,
+    PodValues,
     Workload,
     helm_release,
     http_route,
     namespace,
-    role_selector,
 )
 from infra.components.cnpg import PostgresCluster, PostgresClusterArgs, cluster_workloads
 from infra.components.object_store import ObjectStoreAccess
 from infra.config import MlflowConfig, ProfileName
-from infra.profiles import requirement
 
 NAMESPACE = "mlflow"
 RELEASE = "mlflow"  # also the Service's name (fullnameOverride)
@@ -45,7 +43,7 @@ def workloads(config: MlflowConfig, profile: ProfileName) -> tuple[Workload, ...
     return (Workload("mlflow"), *cluster_workloads(config.database, profile))
 
 
-class MlflowValues(Values):
+class MlflowValues(PodValues):
     full_name_override: str = Field(RELEASE, alias="fullnameOverride")
     backend_store: dict[str, Any] = Field(alias="backendStore")
     artifact_root: dict[str, Any] = Field(alias="artifactRoot")
@@ -56,13 +54,12 @@ class MlflowValues(Values):
     extra_env_vars: dict[str, str] = Field(alias="extraEnvVars")
     server_allowed_hosts: list[str] = Field(alias="serverAllowedHosts")
     service_monitor: dict[str, Any] = Field(alias="serviceMonitor")
-    resources: dict[str, Any]
-    node_selector: dict[str, str] = Field(alias="nodeSelector")
 
 
 def mlflow_values(profile: ProfileName, domain: str, database: PostgresCluster,
                   store: ObjectStoreAccess) -> MlflowValues:
-    return MlflowValues(
+    return MlflowValues.placed(
+        profile, "mlflow", "core",
         backendStore={
             "databaseMigration": True,
             "databaseConnectionCheck": True,
@@ -81,8 +78,6 @@ def mlflow_values(profile: ProfileName, domain: str, database: PostgresCluster,
         serverAllowedHosts=[f"mlflow.{domain}", f"{RELEASE}.{NAMESPACE}.svc.cluster.local",
                             f"{RELEASE}.{NAMESPACE}.svc", f"{RELEASE}.{NAMESPACE}", RELEASE],
         serviceMonitor={"enabled": True, "namespace": NAMESPACE, "labels": {}},
-        resources=requirement(profile, "mlflow").to_kubernetes(),
-        nodeSelector=role_selector("core"),
     )
 
 

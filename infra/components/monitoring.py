@@ -21,6 +21,7 @@ from infra.components.base import (
     ROLE_LABEL,
     TYPE_PREFIX,
     GatewayRef,
+    PodValues,
     Values,
     Workload,
     helm_release,
@@ -59,10 +60,8 @@ SERVICES = {"grafana": (f"{RELEASE}-grafana", 80), "prometheus": (f"{RELEASE}-pr
             "alertmanager": (f"{RELEASE}-alertmanager", 9093)}
 
 
-class PrometheusSpec(Values):
+class PrometheusSpec(PodValues):
     retention: str
-    resources: dict[str, Any]
-    node_selector: dict[str, str] = Field(alias="nodeSelector")
     storage_spec: dict[str, Any] | None = Field(default=None, alias="storageSpec")
     external_url: str | None = Field(default=None, alias="externalUrl")
     # Scrape and evaluate what every namespace declares, not only this release's own objects.
@@ -91,9 +90,6 @@ class GrafanaValues(Values):
     sidecar: dict[str, Any] | None = None
 
 
-class OperatorValues(Values):
-    resources: dict[str, Any]
-    node_selector: dict[str, str] = Field(alias="nodeSelector")
 
 
 class KubePrometheusStackValues(Values):
@@ -101,7 +97,7 @@ class KubePrometheusStackValues(Values):
     prometheus: PrometheusValues
     alertmanager: AlertmanagerValues
     grafana: GrafanaValues
-    prometheus_operator: OperatorValues = Field(alias="prometheusOperator")
+    prometheus_operator: PodValues = Field(alias="prometheusOperator")
     node_exporter: dict[str, Any] = Field(default_factory=lambda: {"prometheus": {"monitor": NODE_EXPORTER_MONITOR}},
                                           alias="prometheus-node-exporter")
 
@@ -122,10 +118,9 @@ class MonitoringArgs:
 def monitoring_values(args: MonitoringArgs) -> KubePrometheusStackValues:
     resources = lambda workload: requirement(args.profile, workload).to_kubernetes()
     selector = role_selector(args.role)
-    spec = PrometheusSpec(
+    spec = PrometheusSpec.placed(
+        args.profile, "prometheus", args.role,
         retention=args.config.retention,
-        resources=resources("prometheus"),
-        nodeSelector=selector,
         storageSpec={"volumeClaimTemplate": {"spec": {
             "accessModes": ["ReadWriteOnce"],
             "resources": {"requests": {"storage": f"{args.config.storage_gb}Gi"}}}}},
@@ -154,7 +149,7 @@ def monitoring_values(args: MonitoringArgs) -> KubePrometheusStackValues:
         prometheus=PrometheusValues(agentMode=args.agent, prometheusSpec=spec),
         alertmanager=alertmanager,
         grafana=grafana,
-        prometheusOperator=OperatorValues(resources=resources("prometheus-operator"), nodeSelector=selector),
+        prometheusOperator=PodValues.placed(args.profile, "prometheus-operator", args.role),
     )
 
 

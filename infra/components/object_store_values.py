@@ -13,7 +13,7 @@ from typing import Any
 import pulumi
 from pydantic import Field
 
-from infra.components.base import ROLE_LABEL, Values, Workload, role_selector
+from infra.components.base import ROLE_LABEL, PodValues, Values, Workload, role_selector
 from infra.config import ObjectStoreConfig, ProfileName
 from infra.profiles import requirement
 
@@ -62,15 +62,13 @@ def seaweedfs_values(
     )
 
 
-class MinioValues(Values):
+class MinioValues(PodValues):
     mode: str = "standalone"
     replicas: int = 1
     existing_secret: str = Field(alias="existingSecret")  # keys rootUser, rootPassword
     users: list[dict[str, Any]]
     buckets: list[dict[str, Any]]
     persistence: dict[str, Any]
-    resources: dict[str, Any]
-    node_selector: dict[str, str] = Field(alias="nodeSelector")
     post_job: dict[str, Any] = Field(alias="postJob")
 
 
@@ -78,7 +76,8 @@ def minio_values(
     config: ObjectStoreConfig, profile: ProfileName, buckets: list[str], credentials_secret: str,
     root_secret: str, access_key_id: pulumi.Input[str],
 ) -> MinioValues:
-    return MinioValues(
+    return MinioValues.placed(
+        profile, "minio", "core",
         existingSecret=root_secret,
         # Replaces the chart's default user list, which carries a fixed password. The access key id goes in as a
         # Pulumi secret; its secret key is read from the credentials Secret by the chart's user job.
@@ -86,7 +85,5 @@ def minio_values(
                 "existingSecretKey": SECRET_ACCESS_KEY, "policy": "readwrite"}],
         buckets=[{"name": bucket, "policy": "none", "purge": False} for bucket in buckets],
         persistence={"enabled": True, "size": f"{config.storage_gb}Gi"},
-        resources=requirement(profile, "minio").to_kubernetes(),
-        nodeSelector=role_selector("core"),
         postJob={"nodeSelector": role_selector("core")},
     )
