@@ -116,7 +116,6 @@ class BuildContext:
     monitoring_release: pulumi.Resource | None = None  # the release that runs Grafana, where there is one
     prometheus_operator: pulumi.Resource | None = None  # the release that installs ServiceMonitor & co., if any
     namespaces: dict[str, pulumi.Resource] = field(default_factory=dict)  # shared by several releases
-    model_serving: kserve.KServe | None = None  # KServe: its service_account and model_namespace, for InferenceServices
     data: data_services.DataServicesContext = field(default_factory=data_services.DataServicesContext)
 
 
@@ -235,7 +234,6 @@ def _build_kserve(ctx: BuildContext, role: Role) -> None:
         pulumi.ResourceOptions(parent=ctx.parent),
     )
     ctx.crd_releases.append(component.crds)
-    ctx.model_serving = component
     if config.model is not None:
         inference_service.InferenceService(
             f"{ctx.cluster.name}-{config.model.name}",
