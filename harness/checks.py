@@ -17,6 +17,7 @@ import yaml
 from harness.chart_values import unknown_keys
 from harness.run import PROJECT_ROOT, Evaluation, Recorded, is_secret
 from infra import catalog
+from policy.rules import SECRET_LOOKING_ENV  # the policy pack owns the rule; the harness applies it too
 
 # Chart defaults and CRD schemas (data for the checks, kept outside the project).
 SHARED = Path(os.environ.get("SUCCESS6G_SHARED", PROJECT_ROOT / ".." / "shared")).resolve()
@@ -35,7 +36,6 @@ SECRET_LOOKING_KEY = re.compile(
 )
 # Keys that name where a secret is kept (an existing Secret's name or one of its keys), not a secret itself.
 SECRET_REFERENCE_KEYS = ("existingSecret", "keyOf")
-SECRET_LOOKING_ENV = re.compile(r"(?i)(PASSWORD|PASSWD|TOKEN|SECRET|SECRET_KEY|ACCESS_KEY|API_KEY|PRIVATE_KEY)$")
 
 
 def parse_type(type_token: str) -> tuple[str, str, str] | None:

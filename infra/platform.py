@@ -11,8 +11,6 @@ from dataclasses import dataclass, field
 
 import pulumi
 
-from apps.vehicle_api import deploy as vehicle_api
-from apps.worker import deploy as worker
 from infra import data_services
 from infra.components import (
     cert_manager,
@@ -24,7 +22,9 @@ from infra.components import (
     knative,
     kserve,
     monitoring,
+    vehicle_api,
 )
+from infra.components import inference_worker as worker
 from infra.components.base import TYPE_PREFIX, GatewayRef, Workload, namespace
 from infra.components.object_store import ObjectStoreAccess
 from infra.components.secrets import configured_or_generated

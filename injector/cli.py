@@ -30,8 +30,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
+from apps.idneo import Drive, DriveFormatError, find_drives, read_drive
 from apps.redisconn import RedisSetupError, RedisTarget, connection_kwargs, target_from_env
-from injector.idneo import Drive, DriveFormatError, find_drives, read_drive
 from injector.replay import count_sends, drive_samples, plan_vehicles, schedule
 from injector.sender import Endpoint, Progress, ReplayFailure, Sender
 from injector.sinks import SINK_NAMES, make_sink

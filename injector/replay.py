@@ -26,7 +26,7 @@ import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from injector.idneo import Drive
+from apps.idneo import Drive
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,9 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from harness.checks import SECRET_LOOKING_ENV
+# An env var whose name ends like this holds a credential: it must come from a Secret, never a literal value.
+SECRET_LOOKING_ENV = re.compile(r"(?i)(PASSWORD|PASSWD|TOKEN|SECRET|SECRET_KEY|ACCESS_KEY|API_KEY|PRIVATE_KEY)$")
+
 
 VEHICLE_API = "vehicle-api"
 NAME_LABEL = "app.kubernetes.io/name"

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
+from apps.idneo import Reading, find_drives, read_drive
 from apps.model.features import ReplayedDrive, replay
-from injector.idneo import Reading, find_drives, read_drive
 
 # Idneo file name prefixes (see the data's SOURCES.md); anything else is "other" (e.g. synthetic drives)
 DRIVE_TYPES = {"DS1": "stopped", "DS2": "national_road", "DS3": "highway"}

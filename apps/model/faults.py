@@ -20,8 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from apps.idneo import Reading
 from apps.model.features import STALE_AFTER_S, ReplayedDrive, replay
-from injector.idneo import Reading
 
 KINDS: tuple[str, ...] = ("stuck", "offset", "spoof", "spike", "dropout", "drift")
 SCALED_KINDS = frozenset({"offset", "spoof", "spike", "drift"})  # the others have no magnitude

@@ -104,7 +104,7 @@ class VehicleHistory:
 
 
 class ReadingLike(Protocol):
-    """What `injector.idneo.Reading` offers (kept structural: the worker never imports the injector)."""
+    """What `apps.idneo.Reading` offers (kept structural: the worker never imports the injector)."""
 
     @property
     def stamp_s(self) -> float: ...

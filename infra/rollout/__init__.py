@@ -1,8 +1,7 @@
 """Rolling the edge sites out: in waves gated on the earlier wave's health (pulumi mode), or through Rancher Fleet.
 
 plan.py      which sites are built, in which wave, with which profile (pure)
-gate_check.py  the health gate's script (stdlib only; shipped to the cluster in a ConfigMap)
-gate.py      the gate Job on the core cluster, one per wave boundary
+gate.py      the gate Job on the core cluster, one per wave boundary (its script: apps/rollout/gate_check.py)
 hold.py      what `paused: true` means for a site's resources
 fleet.py     the Fleet objects of `rollout.mode: fleet`
 build.py     the order of it all

@@ -16,6 +16,7 @@ from pathlib import Path
 import pulumi
 import pulumi_kubernetes as k8s
 
+from apps.rollout import gate_check
 from infra import catalog
 from infra.components import monitoring
 from infra.components.base import TYPE_PREFIX, child, labels, namespace, role_selector
@@ -23,7 +24,7 @@ from infra.config import GateConfig, ProfileName
 from infra.profiles import requirement
 
 NAMESPACE = "rollout"
-SCRIPT = Path(__file__).with_name("gate_check.py")
+SCRIPT = Path(gate_check.__file__)  # runtime code: apps/rollout/gate_check.py
 SCRIPT_KEY = "gate_check.py"
 MOUNT = "/gate"
 FINGERPRINT_ANNOTATION = "success6g.eu/rollout-fingerprint"

@@ -16,10 +16,10 @@ import pandas as pd
 import pytest
 
 from apps.contracts import PUBSUB_CHANNEL, SENSOR_NAMES, Measurement, stream_key
+from apps.idneo import read_drive
 from apps.testing.redis_server import TEST_PASSWORD, RedisServer, free_port
 from apps.testing.tls import make_test_certificates
 from injector.cli import main
-from injector.idneo import read_drive
 from injector.replay import attached_endpoint, count_sends, drive_samples, plan_vehicles, schedule
 
 pytestmark = pytest.mark.integration

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from apps.worker.deploy import alert_groups
 from harness.run import Evaluation, Recorded
+from infra.components.inference_worker import alert_groups
 from tests.program.conftest import STACKS
 
 
@@ -96,8 +96,8 @@ def test_alerts_are_the_promtool_tested_file(evaluations: dict[str, Evaluation])
 
 
 def test_worker_series_name_their_site_and_the_gate_reads_them(evaluations: dict[str, Evaluation]) -> None:
+    from apps.rollout.gate_check import METRICS
     from apps.worker.metrics import WorkerMetrics
-    from infra.rollout.gate_check import METRICS
 
     monitors = find(evaluations["edge"], "ServiceMonitor", "inference-worker")
     sites = sorted(m.inputs["spec"]["endpoints"][0]["relabelings"][0]["replacement"] for m in monitors)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from infra.rollout.gate_check import (
+from apps.rollout.gate_check import (
     METRICS,
     Limits,
     Settings,

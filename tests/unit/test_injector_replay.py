@@ -7,8 +7,8 @@ import math
 
 import pytest
 
+from apps.idneo import parse_drive
 from injector.cli import parse_duration, parse_speed
-from injector.idneo import parse_drive
 from injector.replay import Sample, attached_endpoint, count_sends, drive_samples, plan_vehicles, schedule
 
 HEADER = ",STAMP,Vehicle speed,STAMP,Fuel level,\n, km/h,, l,\n"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from apps.idneo import Reading
 from apps.model.faults import Fault, apply, inject, plan
-from injector.idneo import Reading
 
 SENSORS = ("vehicle_speed", "engine_torque")
 

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from apps.contracts import SENSOR_NAMES
+from apps.idneo import Reading
 from apps.model.features import VehicleHistory, feature_names, replay, sensor_columns
-from injector.idneo import Reading
 
 SPEED = sensor_columns("vehicle_speed")
 TORQUE = sensor_columns("engine_torque")

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from apps.contracts import SENSOR_NAMES
+from apps.idneo import read_drive
 from apps.model import load_model, synthetic, train
-from injector.idneo import read_drive
 
 SAMPLE = Path(__file__).resolve().parents[3] / "data" / "synthetic_drive.csv"
 

@@ -1,6 +1,6 @@
 """The inference worker on edge nodes: a DaemonSet reading its own node's vehicle API.
 
-Deploy module (imports pulumi); the worker's runtime modules beside it never do.
+The runtime is apps/worker (no pulumi there); this module only deploys it.
 The PrometheusRule wraps alerts.yaml, the same file `promtool test rules` checks.
 """
 
@@ -13,7 +13,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 import yaml
 
-from apps.vehicle_api.deploy import AUTH_SECRET, LOCAL_SERVICE, PORT
+import apps.worker
 from infra import catalog
 from infra.components.base import (
     TYPE_PREFIX,
@@ -26,6 +26,7 @@ from infra.components.base import (
     secret_env,
 )
 from infra.components.influxdb_edge import CONNECTION_CONFIGMAP, WRITE_TOKEN_SECRET
+from infra.components.vehicle_api import AUTH_SECRET, LOCAL_SERVICE, PORT
 from infra.config import ProfileName, WorkerConfig
 from infra.profiles import requirement
 
@@ -34,7 +35,7 @@ METRICS_PORT = 9108
 APP_UID = 10001  # the Dockerfile's USER
 MODEL_STORE_SECRET = "model-store-credentials"  # optional: only a model pulled from S3 / MLflow needs it
 SELECTOR = {"app.kubernetes.io/name": NAME}
-ALERTS = Path(__file__).with_name("alerts.yaml")
+ALERTS = Path(apps.worker.__file__).with_name("alerts.yaml")  # beside the metrics it names
 WORKLOADS = (Workload("inference", per_node=True),)
 
 
