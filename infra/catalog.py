@@ -89,8 +89,7 @@ MANIFESTS: dict[str, Manifest] = {
 IMAGES: dict[str, Image] = {
     # Redis 8 images carry TimeSeries on amd64/arm64; never override the entrypoint.
     "redis": Image("docker.io/library/redis", "8.10.1-alpine"),
-    # Our apps (Dockerfile), built and pushed by .github/workflows; the tag is the project's version.
-    "apps": Image("ghcr.io/success6g/success6g-edge-apps", "0.1.0"),
+    # Our own images are not here: the stack's `images` names them (what .github/workflows/image.yml pushes).
     # InfluxDB 2.x, never `latest` (it moved to InfluxDB 3). The image also carries the influx CLI the setup Job uses.
     "influxdb": Image("docker.io/library/influxdb", "2.7.12-alpine"),
     "postgres": Image("ghcr.io/cloudnative-pg/postgresql", "17.6-standard-trixie"),

@@ -224,6 +224,19 @@ class KeplerConfig(Model):
                               description="node roles where Kepler runs (only pools with powerSource 'rapl')")
 
 
+class ImagesConfig(Model):
+    """Our own images, as .github/workflows/image.yml publishes them: <registry>/success6g-edge-<name>:<tag>."""
+
+    registry: str = Field(default="ghcr.io/success6g", pattern=r"^[a-z0-9.-]+(:[0-9]+)?(/[a-z0-9._-]+)*$",
+                          description="where the image workflow pushes (ghcr.io/<repository owner>)")
+    tag: str = Field(default="0.1.0", pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$",
+                     description="a tag the workflow pushed: a release version (v0.1.0 -> 0.1.0) or sha-<7 hex>")
+
+    def ref(self, name: str) -> str:
+        """name: apps (worker, injector, gate) or notebook (JupyterHub's single-user server)."""
+        return f"{self.registry}/success6g-edge-{name}:{self.tag}"
+
+
 class VehicleApiConfig(Model):
     node_port: int = Field(default=30379, ge=30000, le=32767, description="the NodePort vehicles reach")
     persistence: bool = Field(default=True, description="append-only file on the node's disk (hostPath)")
@@ -378,6 +391,7 @@ class StackConfig(Model):
     gateway: GatewayConfig = GatewayConfig(mode="istio")
     tls: TlsConfig = TlsConfig()
     monitoring: MonitoringConfig = MonitoringConfig()
+    images: ImagesConfig = ImagesConfig()
     vehicle_api: VehicleApiConfig = VehicleApiConfig()
     worker: WorkerConfig = WorkerConfig()
     kserve: KServeConfig = KServeConfig()

@@ -179,6 +179,7 @@ def _build_data_path(ctx: BuildContext, role: Role) -> None:
         f"{name}-worker",
         worker.InferenceWorkerArgs(namespace=data_services.EDGE_APPS_NAMESPACE, config=ctx.config.worker,
                                    profile=ctx.config.profile, site=ctx.cluster.name,
+                                   image=ctx.config.images.ref("apps"),
                                    monitoring=ctx.prometheus_operator is not None, depends_on=[ns, *monitors]),
         pulumi.ResourceOptions(parent=ctx.parent),
     )

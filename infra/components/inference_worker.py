@@ -14,7 +14,6 @@ import pulumi_kubernetes as k8s
 import yaml
 
 import apps.worker
-from infra import catalog
 from infra.components.base import (
     TYPE_PREFIX,
     Workload,
@@ -45,6 +44,7 @@ class InferenceWorkerArgs:
     config: WorkerConfig
     profile: ProfileName
     site: str
+    image: str  # our apps' image, from the stack's `images` (what the image workflow publishes)
     monitoring: bool  # whether this cluster has the Prometheus Operator's CRDs
     depends_on: list[pulumi.Resource]
 
@@ -100,7 +100,7 @@ class InferenceWorker(pulumi.ComponentResource):
                         termination_grace_period_seconds=45,
                         containers=[k8s.core.v1.ContainerArgs(
                             name="worker",
-                            image=catalog.image("apps").ref,
+                            image=args.image,
                             env=worker_env(args),
                             env_from=[k8s.core.v1.EnvFromSourceArgs(
                                 config_map_ref=k8s.core.v1.ConfigMapEnvSourceArgs(name=CONNECTION_CONFIGMAP))],
