@@ -5,8 +5,9 @@
 - `s3://bucket/key`: every object under the key is downloaded first; endpoint
   from MLFLOW_S3_ENDPOINT_URL or AWS_ENDPOINT_URL, credentials the usual boto3
   way (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY);
-- `models:/name/version` or `models:/name@alias`: downloaded through MLflow
-  (MLFLOW_TRACKING_URI), which is imported only for these URIs.
+- `models:/name/version` or `models:/name@alias`: resolved through MLflow's REST
+  API (MLFLOW_TRACKING_URI; apps/model/registry.py), files fetched from S3 or the
+  server; no mlflow package needed (the worker image has none).
 
 Never imports mlflow or pulumi at import time (worker runtime code).
 """
@@ -92,8 +93,6 @@ def download_s3(uri: str, folder: Path) -> None:
 
 
 def download_registered(uri: str, folder: Path) -> None:
-    try:
-        import mlflow
-    except ImportError:
-        raise ImportError(f"{uri}: loading from the MLflow registry needs mlflow (install the 'model' extra)") from None
-    mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=str(folder))
+    from apps.model.registry import download_registered as from_registry
+
+    from_registry(uri, folder, download_s3)

@@ -1,7 +1,12 @@
-"""The model as an MLflow pyfunc (what KServe's MLflow runtime serves), logged and registered with its metrics.
+"""The model as an MLflow pyfunc (what KServe's MLflow runtime serves), logged, registered and published.
 
     MLFLOW_TRACKING_URI=http://... python -m apps.model.pyfunc --model build/model/model \\
         --report build/model/report/report.json --drives ../shared/data/idneo --name vehicle-condition
+
+Publishing, what the stacks read with no hand edit: the alias `production` is moved to the new version (the
+workers' MODEL_URI models:/vehicle-condition@production), and the version's MLflow model folder is copied to
+s3://models/vehicle-condition/production (KServe's storageUri; its storage initializer reads no models:/ URI).
+Pass --alias "" to register without publishing.
 
 Input: a DataFrame with the model's feature columns (float64, NaN where missing);
 output: `anomaly_score`, `alarm` (0/1), `reconstructed__<sensor>` and
@@ -14,7 +19,9 @@ import argparse
 import json
 import math
 import sys
+import tempfile
 from pathlib import Path
+from urllib.parse import urlparse
 
 import mlflow
 import numpy as np
@@ -23,6 +30,8 @@ from mlflow.models import infer_signature
 
 from apps.model.condition import ConditionModel, prediction_columns
 from apps.model.drives import load_drives
+from apps.model.loading import s3_endpoint
+from apps.model.registry import MODEL_NAME, SERVING_ALIAS, serving_location
 
 ARTIFACT = "vehicle_model"
 APPS_FOLDER = Path(__file__).resolve().parents[1]  # shipped with the model so the serving side can import it
@@ -127,12 +136,46 @@ def storage_uri(name: str, version: str, artifacts_destination: str | None = Non
     return uri
 
 
+def upload_folder(folder: Path, location: str) -> int:
+    """Replace what is under the s3:// location with the folder's files (a stale file would mix versions)."""
+    import boto3  # S3 through boto3, as load_model reads it and MLflow writes artifacts: one S3 client
+
+    parsed = urlparse(location)
+    bucket, prefix = parsed.netloc, parsed.path.strip("/") + "/"
+    client = boto3.client("s3", endpoint_url=s3_endpoint())
+    stale = [{"Key": item["Key"]} for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+             for item in page.get("Contents", [])]
+    for start in range(0, len(stale), 1000):
+        client.delete_objects(Bucket=bucket, Delete={"Objects": stale[start:start + 1000]})
+    files = sorted(path for path in folder.rglob("*") if path.is_file())
+    for path in files:
+        client.upload_file(str(path), bucket, prefix + path.relative_to(folder).as_posix())
+    return len(files)
+
+
+def publish(name: str, version: str, alias: str, location: str | None = None) -> str:
+    """Copy the version's MLflow model folder to the serving location, then move the alias to it; return the location.
+
+    The copy goes first: a worker that follows the alias and a KServe predictor that reads the copy then
+    never see two different versions for long (only while the alias moves)."""
+    location = location or serving_location(name, alias)
+    with tempfile.TemporaryDirectory(prefix="publish-") as folder:
+        local = mlflow.artifacts.download_artifacts(artifact_uri=f"models:/{name}/{version}", dst_path=folder)
+        if upload_folder(Path(local), location) == 0:
+            raise SystemExit(f"models:/{name}/{version} has no files to publish")
+    mlflow.MlflowClient().set_registered_model_alias(name, alias, version)
+    return location
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m apps.model.pyfunc", description=__doc__.splitlines()[0])
     parser.add_argument("--model", required=True, type=Path, help="folder written by apps.model.train (…/model)")
     parser.add_argument("--drives", required=True, type=Path, help="Idneo logs for the input example")
     parser.add_argument("--report", type=Path, help="report.json whose figures are logged as metrics")
-    parser.add_argument("--name", default="vehicle-condition", help="registered model name")
+    parser.add_argument("--name", default=MODEL_NAME, help="registered model name")
+    parser.add_argument("--alias", default=SERVING_ALIAS,
+                        help=f"alias moved to the new version, and published for KServe (default {SERVING_ALIAS}; "
+                             "'' registers only)")
     parser.add_argument("--artifacts-destination", help="the MLflow server's s3:// artifact root, if it proxies artifacts")
     args = parser.parse_args(argv)
     model = ConditionModel.load(args.model)
@@ -140,6 +183,9 @@ def main(argv: list[str] | None = None) -> int:
     version = log_and_register(args.model, example_features(model, args.drives), args.name, metrics)
     print(f"registered {args.name} version {version} (model {model.version}) at {mlflow.get_tracking_uri()}")
     print(f"storageUri: {storage_uri(args.name, version, args.artifacts_destination)}")
+    if args.alias:
+        location = publish(args.name, version, args.alias)
+        print(f"published: models:/{args.name}@{args.alias} is version {version}; KServe reads {location}")
     return 0
 
 

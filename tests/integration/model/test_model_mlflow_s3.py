@@ -3,113 +3,47 @@ through load_model from the registry, from S3 and from a local folder: the same 
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 
 import numpy as np
 import pytest
 
 mlflow = pytest.importorskip("mlflow")
-moto_server = pytest.importorskip("moto.server")
+pytest.importorskip("moto.server")
 boto3 = pytest.importorskip("boto3")
 
 from apps.model import load_model
 from apps.model.loading import ModelNotFoundError
-from apps.model.pyfunc import input_frame, log_and_register, output_frame, storage_uri
+from apps.model.pyfunc import input_frame, log_and_register, output_frame, publish, storage_uri
+from apps.model.registry import SERVING_BUCKET, RegistryError, serving_location
+from tests.support.model_store import MlflowServer, MotoS3
 
 pytestmark = pytest.mark.integration
 BUCKET = "mlflow-artifacts"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
-def s3(tmp_path_factory):
-    port = free_port()
-    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=port)
-    server.start()
-    patch = pytest.MonkeyPatch()
-    # moto accepts any credentials; these name the test, they are not secrets
-    for key, value in {
-        "AWS_ACCESS_KEY_ID": "moto-test",
-        "AWS_SECRET_ACCESS_KEY": "moto-test",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "MLFLOW_S3_ENDPOINT_URL": f"http://127.0.0.1:{port}",
-    }.items():
-        patch.setenv(key, value)
-    patch.delenv("AWS_ENDPOINT_URL", raising=False)
-    boto3.client("s3", endpoint_url=f"http://127.0.0.1:{port}").create_bucket(Bucket=BUCKET)
-    yield f"http://127.0.0.1:{port}"
-    patch.undo()
-    server.stop()
+def s3():
+    with MotoS3(buckets=(BUCKET, SERVING_BUCKET)) as server:
+        patch = pytest.MonkeyPatch()
+        # moto accepts any credentials; these name the test, they are not secrets
+        for key, value in {"AWS_ACCESS_KEY_ID": "moto-test", "AWS_SECRET_ACCESS_KEY": "moto-test",
+                           "AWS_DEFAULT_REGION": "us-east-1", "MLFLOW_S3_ENDPOINT_URL": server.url}.items():
+            patch.setenv(key, value)
+        patch.delenv("AWS_ENDPOINT_URL", raising=False)
+        yield server.url
+        patch.undo()
 
 
 @pytest.fixture(scope="module")
 def tracking_uri(s3, tmp_path_factory):
-    folder = tmp_path_factory.mktemp("mlflow")
-    port = free_port()
-    log = (folder / "server.log").open("w")
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "mlflow",
-            "server",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            "1",
-            "--backend-store-uri",
-            f"sqlite:///{folder / 'mlflow.db'}",
-            "--artifacts-destination",
-            f"s3://{BUCKET}/mlflow",
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-        # no job runner: it forks a dozen huey consumers this test does not need
-        env={**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"},
-    )
-    uri = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            with urllib.request.urlopen(f"{uri}/health", timeout=2) as answer:
-                if answer.status == 200:
-                    break
-        except OSError:
-            pass
-        if server.poll() is not None or time.monotonic() > deadline:
-            stop(server)
-            pytest.fail(f"mlflow server did not start: {(folder / 'server.log').read_text()[-2000:]}")
-        time.sleep(0.5)
-    mlflow.set_tracking_uri(uri)
-    yield uri
-    stop(server)
-    log.close()
-
-
-def stop(server: subprocess.Popen) -> None:
-    """End the server and the uvicorn worker it forked: the session this test started for it."""
-    try:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        os.killpg(server.pid, signal.SIGKILL)
-        server.wait(timeout=10)
-    except ProcessLookupError:
-        pass
+    with MlflowServer(tmp_path_factory.mktemp("mlflow"), f"s3://{BUCKET}/mlflow", {}) as server:
+        mlflow.set_tracking_uri(server.url)
+        patch = pytest.MonkeyPatch()
+        patch.setenv("MLFLOW_TRACKING_URI", server.url)  # what load_model's registry client reads
+        yield server.url
+        patch.undo()
 
 
 def test_registered_s3_and_local_models_predict_the_same(tiny_model, drives, s3, tracking_uri, tmp_path):
@@ -157,3 +91,58 @@ def test_registered_s3_and_local_models_predict_the_same(tiny_model, drives, s3,
 def test_an_empty_s3_key_is_named(s3):
     with pytest.raises(ModelNotFoundError, match=f"s3://{BUCKET}/nothing-here: no objects under this key"):
         load_model(f"s3://{BUCKET}/nothing-here")
+
+
+# load_model of a models:/ URI in a process where mlflow cannot be imported, as in the worker's image
+WITHOUT_MLFLOW = """
+import sys
+sys.modules["mlflow"] = None
+from apps.model import load_model
+print(load_model(sys.argv[1]).version)
+"""
+
+
+def load_without_mlflow(uri: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", WITHOUT_MLFLOW, uri], capture_output=True, text=True, timeout=120,
+                          check=False)
+
+
+def test_publishing_moves_the_alias_and_replaces_the_serving_copy(tiny_model, s3, tracking_uri, tmp_path):
+    folder = tiny_model.save(tmp_path / "model")
+    examples = tiny_model_examples(tiny_model)
+    first = log_and_register(folder, examples, "publish-test")
+    assert publish("publish-test", first, "production") == serving_location("publish-test", "production")
+    store = boto3.client("s3", endpoint_url=s3)
+    prefix = "publish-test/production/"
+    keys = {item["Key"] for item in store.list_objects_v2(Bucket=SERVING_BUCKET, Prefix=prefix)["Contents"]}
+    assert f"{prefix}MLmodel" in keys  # KServe's MLflow runtime needs the MLflow model folder itself
+    store.put_object(Bucket=SERVING_BUCKET, Key=f"{prefix}stale.txt", Body=b"from an older version")
+
+    second = log_and_register(folder, examples, "publish-test")
+    publish("publish-test", second, "production")
+    client = mlflow.MlflowClient()
+    assert client.get_model_version_by_alias("publish-test", "production").version == second
+    keys = {item["Key"] for item in store.list_objects_v2(Bucket=SERVING_BUCKET, Prefix=prefix)["Contents"]}
+    assert f"{prefix}stale.txt" not in keys and f"{prefix}MLmodel" in keys
+
+    loaded = load_without_mlflow("models:/publish-test@production")
+    assert loaded.returncode == 0, loaded.stderr
+    assert loaded.stdout.strip() == "test-tiny"
+    assert load_model(serving_location("publish-test", "production")).version == "test-tiny"
+
+
+def tiny_model_examples(model) -> np.ndarray:
+    return np.zeros((2, len(model.feature_names)))
+
+
+def test_an_unknown_alias_and_an_unreachable_registry_are_named(s3, tracking_uri, monkeypatch):
+    missing = load_without_mlflow("models:/publish-test@nobody-set-this")
+    assert missing.returncode != 0
+    assert f"MLflow at {tracking_uri} answered HTTP 4" in missing.stderr
+    assert "alias nobody-set-this not found" in missing.stderr
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:9")
+    with pytest.raises(RegistryError, match=r"MLflow at http://127.0.0.1:9 is unreachable \(MLFLOW_TRACKING_URI\)"):
+        load_model("models:/vehicle-condition@production")
+    monkeypatch.delenv("MLFLOW_TRACKING_URI")
+    with pytest.raises(RegistryError, match="MLFLOW_TRACKING_URI must be the MLflow server's"):
+        load_model("models:/vehicle-condition@production")

@@ -1,0 +1,100 @@
+"""The model store's stand-ins: a local S3 (moto's server) and a real MLflow tracking server (sqlite) on it.
+
+Used by the model's integration tests and the system test. moto accepts any key pair; the tests pass
+generated ones, never real-looking secrets.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Self
+
+from apps.testing.redis_server import free_port
+
+
+class MotoS3:
+    """moto's S3 server on a free loopback port, with the given buckets."""
+
+    def __init__(self, buckets: tuple[str, ...] = ()) -> None:
+        from moto.server import ThreadedMotoServer  # a dev dependency
+
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.buckets = buckets
+        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port)
+
+    def client(self, key_id: str = "moto", secret: str = "moto"):
+        import boto3
+
+        return boto3.client("s3", endpoint_url=self.url, aws_access_key_id=key_id, aws_secret_access_key=secret,
+                            region_name="us-east-1")
+
+    def __enter__(self) -> Self:
+        self._server.start()
+        for bucket in self.buckets:
+            self.client().create_bucket(Bucket=bucket)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.stop()
+
+
+class MlflowServer:
+    """`mlflow server` (sqlite backend) in its own session, artifacts in S3: proxied (--artifacts-destination)
+    or, like the stacks' MLflow, recorded as s3:// URIs clients read themselves (--default-artifact-root)."""
+
+    def __init__(self, folder: Path, artifact_root: str, env: Mapping[str, str], proxied: bool = True) -> None:
+        self.folder = folder
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        artifacts = (["--artifacts-destination", artifact_root] if proxied
+                     else ["--default-artifact-root", artifact_root, "--no-serve-artifacts"])
+        self.command = [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(self.port),
+                        "--workers", "1", "--backend-store-uri", f"sqlite:///{folder / 'mlflow.db'}", *artifacts]
+        # no job runner: it forks a dozen huey consumers no test needs
+        self.env = {**os.environ, **env, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> Self:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        log = (self.folder / "server.log").open("wb")
+        self.process = subprocess.Popen(self.command, stdout=log, stderr=subprocess.STDOUT, env=self.env,
+                                        start_new_session=True)
+        log.close()
+        deadline = time.monotonic() + 90
+        while not self._healthy():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.__exit__()
+                raise RuntimeError(f"mlflow server did not start: {self.log()[-2000:]}")
+            time.sleep(0.5)
+        return self
+
+    def _healthy(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"{self.url}/health", timeout=2) as answer:
+                return answer.status == 200
+        except OSError:
+            return False
+
+    def log(self) -> str:
+        return (self.folder / "server.log").read_text(errors="replace")
+
+    def __exit__(self, *exc: object) -> None:
+        """End the server and the uvicorn worker it forked: the session started for it."""
+        if self.process is None:
+            return
+        try:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=10)
+        except ProcessLookupError:
+            pass
