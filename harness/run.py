@@ -9,11 +9,13 @@ inputs as the engine would receive them, provider, parent and dependencies.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import gc
 import hashlib
 import json
 import runpy
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +27,8 @@ from pulumi.runtime import rpc, settings
 from pulumi.runtime.config import set_all_config
 from pulumi.runtime.stack import Stack, massage, run_pulumi_func
 from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
+
+from harness.fake_rancher import FakeRancher
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SECRET_KEY = rpc._special_sig_key  # the key a secret value is wrapped under in the inputs a mock sees
@@ -180,6 +184,31 @@ def _run_program(program: Path) -> None:
         root.register_outputs(massage(root.outputs, []))
 
 
+RANCHER_KEY = "success6g-edge:rancher"
+
+
+def rancher_clusters(config: dict[str, str]) -> dict[str, str]:
+    """The Rancher cluster names a stack's config uses (clusters[].rancher.cluster), each with a made-up id."""
+    clusters = json.loads(config.get("success6g-edge:clusters", "[]"))
+    fleet = json.loads(config.get("success6g-edge:rollout", "{}")).get("fleet") or {}
+    entries = [*clusters, fleet.get("managementCluster") or {}]
+    names = sorted({entry["rancher"]["cluster"] for entry in entries if isinstance(entry.get("rancher"), dict)})
+    return {name: f"c-m-{index:04d}" for index, name in enumerate(names)}
+
+
+@contextlib.contextmanager
+def loopback_rancher(config: dict[str, str], secret_values: dict[str, str]) -> Iterator[dict[str, str]]:
+    """A stack whose clusters are reached through Rancher asks Rancher for their kubeconfigs while it runs: a
+    loopback Rancher that knows those clusters (and the test token) stands in, its URL in place of the file's."""
+    clusters = rancher_clusters(config)
+    token = secret_values.get("config:success6g-edge:rancherToken")
+    if RANCHER_KEY not in config or not clusters or token is None:
+        yield {}
+        return
+    with FakeRancher(token=token, clusters=clusters) as fake:
+        yield {RANCHER_KEY: json.dumps({"url": fake.url})}
+
+
 def evaluate(
     stack: str,
     root: Path = PROJECT_ROOT,
@@ -187,11 +216,21 @@ def evaluate(
     overrides: dict[str, Any] | None = None,
     project: str = "success6g-edge",
 ) -> Evaluation:
-    """Run the program for one stack under mocks; never raises for the program's own errors (see .error)."""
+    """Run the program for one stack under mocks; never raises for the program's own errors (see .error).
+
+    A stack that names Rancher clusters is answered by a loopback Rancher unless `overrides` sets its URL."""
     config, secret_keys, secret_values = config_from_stack_file(stack_file or stack_path(stack, root))
     config = {**project_config_defaults(root), **config}
     for key, value in (overrides or {}).items():
         config[key] = value if isinstance(value, str) else json.dumps(value)
+    if RANCHER_KEY in (overrides or {}):
+        return _evaluate(stack, root, project, config, secret_keys, secret_values)
+    with loopback_rancher(config, secret_values) as rancher:
+        return _evaluate(stack, root, project, {**config, **rancher}, secret_keys, secret_values)
+
+
+def _evaluate(stack: str, root: Path, project: str, config: dict[str, str], secret_keys: list[str],
+              secret_values: dict[str, str]) -> Evaluation:
     evaluation = Evaluation(stack=stack, config=copy.deepcopy(config), secret_values=secret_values)
     mocks = _Mocks(evaluation)
     settings.ROOT.set(None)

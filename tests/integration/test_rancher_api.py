@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from harness.fake_rancher import FakeRancher, fake_kubeconfig
 from infra.rancher import RancherError, RancherServer, cluster_kubeconfig
-from tests.support.fake_rancher import FakeRancher, fake_kubeconfig
 
 pytestmark = pytest.mark.integration
 TOKEN = "token-test:placeholder"

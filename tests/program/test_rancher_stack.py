@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
 from harness.checks import check_no_plaintext_secrets, check_providers, is_secret
+from harness.fake_rancher import FakeRancher, fake_kubeconfig
 from harness.run import TEST_SECRET_PREFIX, Evaluation, evaluate
-from tests.support.fake_rancher import FakeRancher, fake_kubeconfig
 from tests.support.stacks import core_cluster, edge_site, write_stack
 
 TOKEN = f"{TEST_SECRET_PREFIX}-rancherToken"  # what the harness puts in place of the stack file's secure value
@@ -78,3 +79,33 @@ def test_a_failed_evaluation_leaves_nothing_behind_for_the_next(tmp_path: Path) 
     with FakeRancher(token="another-token", clusters=RANCHER_IDS) as fake:
         assert run(fake, rancher_stack(tmp_path)).error is not None
     assert evaluate("dev").error is None
+
+
+SHIPPED = {"success6g-core": "c-m-core", "success6g-edge-barcelona": "c-m-bcn", "success6g-edge-castelloli": "c-m-cas"}
+
+
+def test_the_shipped_rancher_stack_reaches_every_cluster_through_rancher() -> None:
+    with FakeRancher(token=f"{TEST_SECRET_PREFIX}-rancherToken", clusters=SHIPPED) as fake:
+        evaluation = evaluate("edge-rancher", overrides={"success6g-edge:rancher": {"url": fake.url}})
+    assert evaluation.error is None, evaluation.error
+    providers = {r.name: r.inputs["kubeconfig"]["value"] for r in evaluation.of_type("pulumi:providers:kubernetes")}
+    assert providers == {"core-k8s": fake_kubeconfig("c-m-core", "success6g-core"),
+                         "site-barcelona-k8s": fake_kubeconfig("c-m-bcn", "success6g-edge-barcelona"),
+                         "site-castelloli-k8s": fake_kubeconfig("c-m-cas", "success6g-edge-castelloli")}
+    assert {(r.method, r.path) for r in fake.requests if r.method == "GET"} == {
+        ("GET", f"/v3/clusters?name={name}") for name in SHIPPED}
+    assert check_providers(evaluation) == [] and check_no_plaintext_secrets(evaluation) == []
+
+
+def test_the_shipped_rancher_stack_names_a_site_rancher_does_not_know() -> None:
+    known = {name: cid for name, cid in SHIPPED.items() if "castelloli" not in name}
+    with FakeRancher(token=f"{TEST_SECRET_PREFIX}-rancherToken", clusters=known) as fake:
+        error = str(evaluate("edge-rancher", overrides={"success6g-edge:rancher": {"url": fake.url}}).error)
+    assert "site 'site-castelloli'" in error and "no cluster named 'success6g-edge-castelloli'" in error
+
+
+def test_the_harness_answers_a_rancher_stack_with_a_loopback_rancher() -> None:
+    """`make render` and the every-stack tests evaluate the shipped stack with no Rancher to reach."""
+    evaluation = evaluate("edge-rancher")
+    assert evaluation.error is None, evaluation.error
+    assert json.loads(evaluation.config["success6g-edge:rancher"])["url"].startswith("http://127.0.0.1:")

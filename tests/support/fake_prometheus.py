@@ -8,7 +8,7 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-from tests.support.loopback import LoopbackServer
+from harness.loopback import LoopbackServer
 
 
 def vector(values: dict[str, float], label: str = "site") -> dict[str, Any]:

@@ -20,7 +20,7 @@ from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
-from tests.support.loopback import LoopbackServer
+from harness.loopback import LoopbackServer
 
 
 def fake_kubeconfig(cluster_id: str, name: str) -> str:
