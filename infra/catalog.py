@@ -93,6 +93,7 @@ IMAGES: dict[str, Image] = {
     # InfluxDB 2.x, never `latest` (it moved to InfluxDB 3). The image also carries the influx CLI the setup Job uses.
     "influxdb": Image("docker.io/library/influxdb", "2.7.12-alpine"),
     "postgres": Image("ghcr.io/cloudnative-pg/postgresql", "17.6-standard-trixie"),
+    # the base of our notebook image (notebook.Dockerfile FROM; a test keeps them equal); JupyterHub runs ours
     "jupyter-singleuser": Image("quay.io/jupyter/scipy-notebook", "2025-12-31"),
     "rollout-gate": Image("docker.io/library/python", "3.13.9-slim-trixie"),  # runs apps/rollout/gate_check.py
 }

@@ -24,7 +24,6 @@ from typing import Any
 import pulumi
 from pydantic import Field
 
-from infra import catalog
 from infra.components.base import (
     TYPE_PREFIX,
     GatewayRef,
@@ -118,12 +117,12 @@ def user_env(tracking_uri: str, store: ObjectStoreAccess) -> dict[str, Any]:
 
 def jupyterhub_values(
     config: JupyterHubConfig, profile: ProfileName, domain: str, tracking_uri: str, mlflow_namespace: str,
-    store: ObjectStoreAccess,
+    store: ObjectStoreAccess, image: str,
 ) -> JupyterHubValues:
     hub_config, hub_env, hub_extra_config = hub_auth(config, domain)
     core = role_selector("core")
     user = requirement(profile, "jupyter-user")
-    image = catalog.image("jupyter-singleuser")
+    repository, tag = image.rsplit(":", 1)
     hub: dict[str, Any] = {"config": hub_config, "extraEnv": hub_env, "nodeSelector": core,
                            "resources": requirement(profile, "jupyterhub-hub").to_kubernetes()}
     if hub_extra_config:
@@ -133,7 +132,8 @@ def jupyterhub_values(
         proxy={"service": {"type": "ClusterIP"},
                "chp": {"nodeSelector": core, "resources": requirement(profile, "jupyterhub-proxy").to_kubernetes()}},
         singleuser={
-            "image": {"name": image.repository, "tag": image.tag},
+            # ours (notebook.Dockerfile): the base notebook image plus mlflow, boto3 and the model package
+            "image": {"name": repository, "tag": tag},
             "nodeSelector": core,
             "cpu": {"guarantee": user.requests.cpu, "limit": user.limits.cpu},
             "memory": {"guarantee": f"{user.requests.memory_gb:g}G", "limit": f"{user.limits.memory_gb:g}G"},
@@ -158,6 +158,7 @@ class JupyterHubArgs:
     mlflow_namespace: str
     object_store: ObjectStoreAccess
     oauth_client_secret: pulumi.Input[str] | None
+    image: str  # the single-user image, from the stack's `images` (what the image workflow publishes)
     depends_on: list[pulumi.Resource]
 
 
@@ -169,7 +170,7 @@ class JupyterHub(pulumi.ComponentResource):
                              self, [ns])
         s3 = args.object_store.credentials_secret(f"{name}-s3-credentials", NAMESPACE, "notebooks", self, [ns])
         values = jupyterhub_values(args.config, args.profile, args.domain, args.tracking_uri, args.mlflow_namespace,
-                                   args.object_store)
+                                   args.object_store, args.image)
         self.release = helm_release(f"{name}-release", "jupyterhub", NAMESPACE, values, self,
                                     [ns, auth, s3, *args.depends_on], release_name=RELEASE)
         if args.gateway is not None:
@@ -196,6 +197,7 @@ def _build(site: Site, role: Role, provided: Provided) -> Provided:
                        gateway=provided.gateway, tracking_uri=provided.require("mlflow").tracking_uri,
                        mlflow_namespace=MLFLOW_NAMESPACE, object_store=provided.require("object_store"),
                        oauth_client_secret=site.secrets.get("jupyterhubOauthClientSecret"),
+                       image=site.config.images.ref("notebook"),
                        depends_on=list(provided.crd_releases)),
         site.opts,
     )

