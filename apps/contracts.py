@@ -182,3 +182,20 @@ class PredictionPoint:
 
 def _escape_tag(value: str) -> str:
     return value.replace("\\", "\\\\").replace(",", "\\,").replace("=", "\\=").replace(" ", "\\ ")
+
+
+# Model delivery: what `python -m apps.model.pyfunc` publishes and the stacks name by default (infra/config.py).
+# The worker loads the alias from the MLflow registry; KServe, whose storage initializer reads no models:/ URI,
+# reads the copy of that version published to the serving location.
+MODEL_NAME = "vehicle-condition"
+SERVING_ALIAS = "production"
+SERVING_BUCKET = "models"  # a bucket the object store creates
+
+
+def alias_uri(name: str = MODEL_NAME, alias: str = SERVING_ALIAS) -> str:
+    return f"models:/{name}@{alias}"
+
+
+def serving_location(name: str = MODEL_NAME, alias: str = SERVING_ALIAS) -> str:
+    """The S3 folder holding the MLflow model folder of the version the alias names."""
+    return f"s3://{SERVING_BUCKET}/{name}/{alias}"

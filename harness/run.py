@@ -36,6 +36,18 @@ SECRET_SIG = rpc._special_secret_sig
 TEST_SECRET_PREFIX = "harness-test-secret"
 GENERATED_SECRET_PREFIX = "harness-generated"
 RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword"
+# pulumi-tls resources: what the provider computes, as recognisable placeholders (a test that needs working
+# certificates, like the system test, puts its own in place of these, as it does for secrets)
+TLS_OUTPUTS = {
+    "tls:index/privateKey:PrivateKey": {"privateKeyPem": "PRIVATE KEY", "publicKeyPem": "PUBLIC KEY"},
+    "tls:index/selfSignedCert:SelfSignedCert": {"certPem": "CERTIFICATE"},
+    "tls:index/locallySignedCert:LocallySignedCert": {"certPem": "CERTIFICATE"},
+    "tls:index/certRequest:CertRequest": {"certRequestPem": "CERTIFICATE REQUEST"},
+}
+
+
+def placeholder_pem(kind: str, name: str) -> str:
+    return f"-----BEGIN {kind}-----\n{GENERATED_SECRET_PREFIX}-{name}\n-----END {kind}-----\n"
 
 
 def wrap_secret(value: Any) -> dict[str, Any]:
@@ -93,6 +105,11 @@ class _Mocks(pulumi.runtime.Mocks):
             self.evaluation.secret_values[f"generated:{args.name}"] = value
             # The engine marks `result` secret (additionalSecretOutputs); the mock monitor does not.
             state["result"] = wrap_secret(value)
+        for output, kind in TLS_OUTPUTS.get(args.typ, {}).items():
+            pem = placeholder_pem(kind, args.name)
+            state[output] = wrap_secret(pem) if kind == "PRIVATE KEY" else pem
+            if kind == "PRIVATE KEY":
+                self.evaluation.secret_values[f"generated:{args.name}"] = pem
         return f"{args.name}-id", state
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:

@@ -16,6 +16,8 @@ import pulumi
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic.alias_generators import to_camel
 
+from apps.contracts import MODEL_NAME, alias_uri, serving_location
+
 PROJECT = "success6g-edge"
 STACKS_DIR = "stacks"
 
@@ -196,9 +198,10 @@ KServeRuntime = Literal["mlserver", "lgbserver", "sklearnserver", "xgbserver", "
 
 
 class ServedModelConfig(Model):
-    name: DnsLabel = "vehicle-condition"
-    storage_uri: str = Field(pattern=r"^(s3|gs|https?|pvc)://\S+$",
-                             description="the registered version's artifact folder (python -m apps.model.pyfunc prints it)")
+    name: DnsLabel = MODEL_NAME
+    # By default the copy `python -m apps.model.pyfunc` publishes of the version the alias `production` names
+    storage_uri: str = Field(default=serving_location(), pattern=r"^(s3|gs|https?|pvc)://\S+$",
+                             description="an MLflow model folder: by default the one apps.model.pyfunc publishes")
 
 
 class KServeConfig(Model):
@@ -215,7 +218,8 @@ class KServeConfig(Model):
     s3_endpoint: str | None = Field(default=None, pattern=r"^https?://[A-Za-z0-9.-]+(:\d+)?/?$",
                                     description="the object store for clusters without it, http(s)://host[:port]")
     s3_region: str = "us-east-1"
-    model: ServedModelConfig | None = Field(default=None, description="the InferenceService to run, if any")
+    model: ServedModelConfig | None = Field(default_factory=ServedModelConfig,
+                                            description="the InferenceService to run (null: none)")
 
 
 class KeplerConfig(Model):
@@ -247,7 +251,7 @@ class VehicleApiConfig(Model):
 
 
 class WorkerConfig(Model):
-    model_uri: str = Field(default="models:/vehicle-condition@production",
+    model_uri: str = Field(default=alias_uri(),
                            description="local path, s3:// URI or MLflow registry URI of the model")
     batch_size: int = Field(default=500, ge=1)
     batch_max_wait_ms: int = Field(default=200, ge=1)

@@ -12,6 +12,7 @@ import pulumi
 from infra.components.base import TYPE_PREFIX
 from infra.components.registration import Provided, SharedCredentials, Site
 from infra.components.secrets import generated_password
+from infra.components.stack_ca import stack_ca
 from infra.config import ClusterConfig, StackConfig, StackSecrets
 from infra.profiles import CapacityError, Placement, budget_outputs, check_capacity
 from infra.registry import deployments
@@ -31,9 +32,12 @@ def cluster_placements(cluster: ClusterConfig, config: StackConfig) -> list[Plac
 
 def shared_credentials(parent: pulumi.Resource, config: StackConfig) -> SharedCredentials:
     """Credentials several clusters use, generated once per stack."""
-    if not config.components.influxdb:
-        return SharedCredentials()
-    return SharedCredentials(influx_writer_password=generated_password("influxdb-writer-password", parent))
+    enabled = config.components
+    writer = generated_password("influxdb-writer-password", parent) if enabled.influxdb else None
+    keys = ((generated_password("object-store-access-key-id", parent, length=20),
+             generated_password("object-store-secret-access-key", parent, length=40))
+            if enabled.object_store else None)
+    return SharedCredentials(influx_writer_password=writer, ca=stack_ca(parent), object_store_keys=keys)
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from infra.components import (
     knative,
     kserve,
     mlflow,
+    model_store_edge,
     monitoring,
     object_store,
 )
@@ -42,6 +43,7 @@ COMPONENTS: tuple[Registration, ...] = (
     jupyterhub.REGISTRATION,
     edge_apps.REGISTRATION,
     influxdb_edge.REGISTRATION,
+    model_store_edge.REGISTRATION,
     kepler.REGISTRATION,
     knative.REGISTRATION,
     kserve.REGISTRATION,

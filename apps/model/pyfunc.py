@@ -28,10 +28,10 @@ import numpy as np
 import pandas as pd
 from mlflow.models import infer_signature
 
+from apps.contracts import MODEL_NAME, SERVING_ALIAS, serving_location
 from apps.model.condition import ConditionModel, prediction_columns
 from apps.model.drives import load_drives
 from apps.model.loading import s3_endpoint
-from apps.model.registry import MODEL_NAME, SERVING_ALIAS, serving_location
 
 ARTIFACT = "vehicle_model"
 APPS_FOLDER = Path(__file__).resolve().parents[1]  # shipped with the model so the serving side can import it

@@ -26,20 +26,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 TRACKING_URI = "MLFLOW_TRACKING_URI"
-# What the stacks name by default (infra/config.py reads these): the worker loads the alias from the registry,
-# KServe (whose storage initializer knows no models:/ URIs) the copy `python -m apps.model.pyfunc` publishes.
-MODEL_NAME = "vehicle-condition"
-SERVING_ALIAS = "production"
-SERVING_BUCKET = "models"  # a bucket the object store creates
-
-
-def alias_uri(name: str = MODEL_NAME, alias: str = SERVING_ALIAS) -> str:
-    return f"models:/{name}@{alias}"
-
-
-def serving_location(name: str = MODEL_NAME, alias: str = SERVING_ALIAS) -> str:
-    """The S3 folder holding the MLflow model folder of the version the alias names."""
-    return f"s3://{SERVING_BUCKET}/{name}/{alias}"
 TIMEOUT_S = 30.0
 _MODELS_URI = re.compile(r"^models:/(?P<name>[^/@]+)(?:/(?P<version>\d+)|@(?P<alias>[\w-]+))/?$")
 

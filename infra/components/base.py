@@ -129,17 +129,26 @@ def http_route(
     port: int,
     parent: pulumi.Resource,
     depends_on: list[pulumi.Resource] | None = None,
+    section: str = "https",
+    path: str | None = None,
+    refused_paths: tuple[str, ...] = (),
 ) -> k8s.apiextensions.CustomResource:
-    """An HTTPRoute publishing a Service at <host>.<domain> through the platform's TLS gateway."""
+    """An HTTPRoute publishing a Service at <host>.<domain> through the platform's TLS gateway: on one listener
+    (section), all paths or those under `path`; `refused_paths` match a rule with no backend, which the
+    gateway answers with an error (Gateway API: a rule without backends is never forwarded)."""
+    forward: dict[str, Any] = {"backendRefs": [{"name": service, "port": port}]}
+    if path is not None:
+        forward["matches"] = [{"path": {"type": "PathPrefix", "value": path}}]
+    refused = [{"matches": [{"path": {"type": "PathPrefix", "value": value}}]} for value in refused_paths]
     return k8s.apiextensions.CustomResource(
         resource_name,
         api_version="gateway.networking.k8s.io/v1",
         kind="HTTPRoute",
         metadata={"name": host, "namespace": namespace_name, "labels": labels(host, "route")},
         spec={
-            "parentRefs": [{"name": gateway.name, "namespace": gateway.namespace, "sectionName": "https"}],
+            "parentRefs": [{"name": gateway.name, "namespace": gateway.namespace, "sectionName": section}],
             "hostnames": [gateway.hostname(host)],
-            "rules": [{"backendRefs": [{"name": service, "port": port}]}],
+            "rules": [*refused, forward],
         },
         opts=child(parent, depends_on),
     )

@@ -1,4 +1,9 @@
-"""cert-manager with its CRDs, a self-signed CA for labs (or ACME), and the platform's ClusterIssuer."""
+"""cert-manager with its CRDs, the platform's ClusterIssuer: the stack's CA (or ACME) on the core cluster.
+
+On the core cluster the CA ClusterIssuer signs with the stack's CA (infra/components/stack_ca.py), which every
+edge cluster trusts. An edge-only cluster's cert-manager signs only what stays inside it (webhooks) with a CA
+of its own, made there: the stack's private key never leaves the core.
+"""
 
 from __future__ import annotations
 
@@ -10,10 +15,12 @@ from pydantic import Field
 
 from infra.components.base import TYPE_PREFIX, PodValues, Workload, child, helm_release, labels, namespace
 from infra.components.registration import Provided, Registration, Site, fixed_workloads
+from infra.components.stack_ca import NAME as STACK_CA_NAME
+from infra.components.stack_ca import StackCa
 from infra.config import ClusterConfig, ProfileName, Role, StackConfig, TlsConfig
 
 NAMESPACE = "cert-manager"
-CA_ISSUER = "success6g-ca"
+CA_ISSUER = STACK_CA_NAME  # the ClusterIssuer, and the Secret it signs with
 ACME_ISSUER = "success6g-acme"
 WORKLOADS = (Workload("cert-manager"), Workload("cert-manager-cainjector"), Workload("cert-manager-webhook"))
 
@@ -29,6 +36,7 @@ class CertManagerArgs:
     profile: ProfileName
     role: Role
     tls: TlsConfig
+    stack_ca: StackCa | None = None  # the CA to sign with (core cluster); None: one made in this cluster
 
 
 def cert_manager_values(profile: ProfileName, role: Role) -> CertManagerValues:
@@ -53,10 +61,27 @@ class CertManager(pulumi.ComponentResource):
         self.release = release
         if args.tls.issuer == "acme":
             issuer = self._acme_issuer(name, args.tls, release)
+        elif args.stack_ca is not None:
+            issuer = self._stack_ca_issuer(name, args.stack_ca, ns, release)
         else:
             issuer = self._self_signed_ca(name, release)
         self.cluster_issuer = issuer.metadata["name"]
         self.register_outputs({"cluster_issuer": self.cluster_issuer})
+
+    def _stack_ca_issuer(self, name: str, ca: StackCa, ns: pulumi.Resource,
+                         release: pulumi.Resource) -> k8s.apiextensions.CustomResource:
+        secret = ca.issuer_secret(f"{name}-stack-ca", NAMESPACE, self, [ns])
+        return self._ca_issuer(name, [release, secret])
+
+    def _ca_issuer(self, name: str, depends_on: list[pulumi.Resource]) -> k8s.apiextensions.CustomResource:
+        return k8s.apiextensions.CustomResource(
+            f"{name}-ca-issuer",
+            api_version="cert-manager.io/v1",
+            kind="ClusterIssuer",
+            metadata={"name": CA_ISSUER, "labels": labels(CA_ISSUER, "tls")},
+            spec={"ca": {"secretName": CA_ISSUER}},
+            opts=child(self, depends_on),
+        )
 
     def _self_signed_ca(self, name: str, release: pulumi.Resource) -> k8s.apiextensions.CustomResource:
         bootstrap = k8s.apiextensions.CustomResource(
@@ -82,14 +107,7 @@ class CertManager(pulumi.ComponentResource):
             },
             opts=child(self, [bootstrap]),
         )
-        return k8s.apiextensions.CustomResource(
-            f"{name}-ca-issuer",
-            api_version="cert-manager.io/v1",
-            kind="ClusterIssuer",
-            metadata={"name": CA_ISSUER, "labels": labels(CA_ISSUER, "tls")},
-            spec={"ca": {"secretName": CA_ISSUER}},
-            opts=child(self, [ca]),
-        )
+        return self._ca_issuer(name, [ca])
 
     def _acme_issuer(self, name: str, tls: TlsConfig, release: pulumi.Resource) -> k8s.apiextensions.CustomResource:
         return k8s.apiextensions.CustomResource(
@@ -111,8 +129,10 @@ class CertManager(pulumi.ComponentResource):
 
 
 def _build(site: Site, role: Role, provided: Provided) -> Provided:
+    ca = site.shared.ca if "core" in site.cluster.roles else None
     component = CertManager(site.name("cert-manager"),
-                            CertManagerArgs(profile=site.config.profile, role=role, tls=site.config.tls), site.opts)
+                            CertManagerArgs(profile=site.config.profile, role=role, tls=site.config.tls, stack_ca=ca),
+                            site.opts)
     return provided.update(cluster_issuer=component.cluster_issuer, crd_releases=provided.with_crds(component.release))
 
 

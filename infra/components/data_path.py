@@ -6,7 +6,7 @@ The edge apps namespace (with the InfluxDB write credential in it) is built befo
 from __future__ import annotations
 
 from infra.components import inference_worker as worker
-from infra.components import vehicle_api
+from infra.components import model_store_edge, vehicle_api
 from infra.components.edge_apps import NAMESPACE
 from infra.components.registration import Provided, Registration, Site, edge_only
 from infra.components.secrets import configured_or_generated
@@ -29,7 +29,9 @@ def _build(site: Site, role: Role, provided: Provided) -> Provided:
         f"{name}-worker",
         worker.InferenceWorkerArgs(namespace=NAMESPACE, config=site.config.worker, profile=site.config.profile,
                                    site=site.cluster.name, image=site.config.images.ref("apps"),
-                                   monitoring=provided.prometheus_operator is not None, depends_on=[ns, *monitors]),
+                                   monitoring=provided.prometheus_operator is not None,
+                                   model_store=model_store_edge.enabled(site.config),
+                                   trust_stack_ca=site.trusts_stack_ca, depends_on=[ns, *monitors]),
         site.opts,
     )
     return provided

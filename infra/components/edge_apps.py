@@ -1,4 +1,5 @@
-"""The edge apps namespace: where the edge bundle's workers run and find their InfluxDB credential."""
+"""The edge apps namespace: where the edge bundle's workers run and find their credentials, and the stack's CA
+where they reach the core through its gateway (ConfigMap success6g-ca)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ NAMESPACE = "edge-apps"
 
 
 def _build(site: Site, role: Role, provided: Provided) -> Provided:
-    return provided.update(edge_apps_namespace=namespace(site.name("edge-apps-ns"), NAMESPACE, "edge-apps",
-                                                         site.parent))
+    ns = namespace(site.name("edge-apps-ns"), NAMESPACE, "edge-apps", site.parent)
+    if site.trusts_stack_ca:
+        site.shared.ca.trust_config_map(site.name("edge-apps-ca"), NAMESPACE, site.parent, [ns])
+    return provided.update(edge_apps_namespace=ns)
 
 
 # The namespace holds the InfluxDB write credential, so it exists wherever InfluxDB is written to from.

@@ -16,6 +16,7 @@ import pulumi_kubernetes as k8s
 from pydantic import Field
 
 from infra import catalog
+from infra.components import remote_write
 from infra.components.base import (
     TYPE_PREFIX,
     GatewayRef,
@@ -27,12 +28,14 @@ from infra.components.base import (
     namespace,
 )
 from infra.components.registration import Provided, Registration, Site, core_only
+from infra.components.stack_ca import StackCa
 from infra.config import GatewayConfig, ProfileName, Role
 
 NAMESPACE = "gateway"
 ISTIO_NAMESPACE = "istio-system"
 GATEWAY_NAME = "platform"
 INGRESS_SERVICE = "istio-ingressgateway"
+WILDCARD_SECRET = "platform-wildcard-tls"
 ISTIO_WORKLOADS = (Workload("istiod"), Workload("istio-ingressgateway"))
 
 
@@ -48,6 +51,7 @@ class PlatformGatewayArgs:
     cluster_issuer: pulumi.Input[str]
     profile: ProfileName
     depends_on: list[pulumi.Resource]  # cert-manager's release (its CRDs)
+    remote_write_clients: StackCa | None = None  # a remote-write listener for clients this CA signed
 
 
 class PlatformGateway(pulumi.ComponentResource):
@@ -66,7 +70,7 @@ class PlatformGateway(pulumi.ComponentResource):
             kind="Certificate",
             metadata={"name": "platform-wildcard", "namespace": NAMESPACE, "labels": labels("platform", "gateway")},
             spec={
-                "secretName": "platform-wildcard-tls",
+                "secretName": WILDCARD_SECRET,
                 "dnsNames": [args.domain, f"*.{args.domain}"],
                 "issuerRef": {"name": args.cluster_issuer, "kind": "ClusterIssuer", "group": "cert-manager.io"},
             },
@@ -78,10 +82,17 @@ class PlatformGateway(pulumi.ComponentResource):
                 {"name": "http", "protocol": "HTTP", "port": 80, "hostname": f"*.{args.domain}",
                  "allowedRoutes": {"namespaces": {"from": "All"}}},
                 {"name": "https", "protocol": "HTTPS", "port": 443, "hostname": f"*.{args.domain}",
-                 "tls": {"mode": "Terminate", "certificateRefs": [{"kind": "Secret", "name": "platform-wildcard-tls"}]},
+                 "tls": {"mode": "Terminate", "certificateRefs": [{"kind": "Secret", "name": WILDCARD_SECRET}]},
                  "allowedRoutes": {"namespaces": {"from": "All"}}},
             ],
         }
+        gateway_needs: list[pulumi.Resource] = []
+        if args.remote_write_clients is not None:
+            gateway_spec["listeners"].append(remote_write.gateway_listener(args.domain, WILDCARD_SECRET,
+                                                                           remote_write.ROUTES_NAMESPACE))
+            gateway_spec["tls"] = remote_write.gateway_client_validation()
+            gateway_needs.append(args.remote_write_clients.trust_config_map(f"{name}-client-ca", NAMESPACE, self,
+                                                                            [ns]))
         if args.config.mode == "istio":
             # Istio adopts the ingress gateway the chart installed, instead of provisioning its own.
             gateway_spec["addresses"] = [
@@ -93,7 +104,7 @@ class PlatformGateway(pulumi.ComponentResource):
             kind="Gateway",
             metadata={"name": GATEWAY_NAME, "namespace": NAMESPACE, "labels": labels(GATEWAY_NAME, "gateway")},
             spec=gateway_spec,
-            opts=child(self, [ns, certificate, *crds, *implementation]),
+            opts=child(self, [ns, certificate, *gateway_needs, *crds, *implementation]),
         )
         self.ref = GatewayRef(GATEWAY_NAME, NAMESPACE, args.domain)
         self.ready: list[pulumi.Resource] = [*crds, *implementation]
@@ -125,7 +136,9 @@ def _build(site: Site, role: Role, provided: Provided) -> Provided:
         site.name("gateway"),
         PlatformGatewayArgs(config=site.config.gateway, domain=site.config.domain,
                             cluster_issuer=provided.require("cluster_issuer"), profile=site.config.profile,
-                            depends_on=list(provided.crd_releases)),
+                            depends_on=list(provided.crd_releases),
+                            remote_write_clients=site.shared.ca if remote_write.receives_remote_write(site.config)
+                            else None),
         site.opts,
     )
     return provided.update(gateway=component.ref, crd_releases=provided.with_crds(*component.ready))

@@ -14,6 +14,7 @@ import pulumi_kubernetes as k8s
 import yaml
 
 import apps.worker
+from infra.components import model_store_edge, stack_ca
 from infra.components.base import (
     TYPE_PREFIX,
     Workload,
@@ -32,10 +33,10 @@ from infra.profiles import requirement
 NAME = "inference-worker"
 METRICS_PORT = 9108
 APP_UID = 10001  # the Dockerfile's USER
-MODEL_STORE_SECRET = "model-store-credentials"  # optional: only a model pulled from S3 / MLflow needs it
 SELECTOR = {"app.kubernetes.io/name": NAME}
 ALERTS = Path(apps.worker.__file__).with_name("alerts.yaml")  # beside the metrics it names
 WORKLOADS = (Workload("inference", per_node=True),)
+MODEL_STORE_KEYS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,8 @@ class InferenceWorkerArgs:
     site: str
     image: str  # our apps' image, from the stack's `images` (what the image workflow publishes)
     monitoring: bool  # whether this cluster has the Prometheus Operator's CRDs
+    model_store: bool  # the stack runs MLflow and the object store: their connection and key pair are here
+    trust_stack_ca: bool  # the core's services are reached through its gateway, signed by the stack's CA
     depends_on: list[pulumi.Resource]
 
 
@@ -70,9 +73,27 @@ def worker_env(args: InferenceWorkerArgs) -> list[k8s.core.v1.EnvVarArgs]:
         secret_env("REDIS_PASSWORD", AUTH_SECRET, "password"),
         # the write-only credential the data services made for this bucket (INFLUX_URL & co. come envFrom)
         secret_env("INFLUX_TOKEN", WRITE_TOKEN_SECRET, "INFLUX_TOKEN"),
-        secret_env("AWS_ACCESS_KEY_ID", MODEL_STORE_SECRET, "AWS_ACCESS_KEY_ID", optional=True),
-        secret_env("AWS_SECRET_ACCESS_KEY", MODEL_STORE_SECRET, "AWS_SECRET_ACCESS_KEY", optional=True),
+        *(secret_env(key, model_store_edge.CREDENTIALS_SECRET, key) for key in MODEL_STORE_KEYS if args.model_store),
+        *(k8s.core.v1.EnvVarArgs(name=variable, value=stack_ca.BUNDLE)
+          for variable in stack_ca.TRUST_ENV if args.trust_stack_ca),
     ]
+
+
+def worker_env_from(args: InferenceWorkerArgs) -> list[k8s.core.v1.EnvFromSourceArgs]:
+    """INFLUX_URL & co.; MLFLOW_TRACKING_URI and the S3 endpoint for models:/ and s3:// MODEL_URIs."""
+    names = [CONNECTION_CONFIGMAP, *([model_store_edge.CONNECTION_CONFIGMAP] if args.model_store else [])]
+    return [k8s.core.v1.EnvFromSourceArgs(config_map_ref=k8s.core.v1.ConfigMapEnvSourceArgs(name=name))
+            for name in names]
+
+
+def worker_volumes(args: InferenceWorkerArgs) -> tuple[list[k8s.core.v1.VolumeArgs], list[k8s.core.v1.VolumeMountArgs]]:
+    volumes = [k8s.core.v1.VolumeArgs(name="tmp", empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs())]
+    mounts = [k8s.core.v1.VolumeMountArgs(name="tmp", mount_path="/tmp")]
+    if args.trust_stack_ca:
+        volume, mount = stack_ca.trust_volume()
+        volumes.append(volume)
+        mounts.append(mount)
+    return volumes, mounts
 
 
 def alert_groups() -> list[dict]:
@@ -83,6 +104,7 @@ class InferenceWorker(pulumi.ComponentResource):
     def __init__(self, name: str, args: InferenceWorkerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(f"{TYPE_PREFIX}:InferenceWorker", name, None, opts)
         pod_labels = labels(NAME, "inference")
+        volumes, mounts = worker_volumes(args)
         probe = lambda path, period: k8s.core.v1.ProbeArgs(
             http_get=k8s.core.v1.HTTPGetActionArgs(path=path, port="metrics"), period_seconds=period)
         k8s.apps.v1.DaemonSet(
@@ -102,16 +124,15 @@ class InferenceWorker(pulumi.ComponentResource):
                             name="worker",
                             image=args.image,
                             env=worker_env(args),
-                            env_from=[k8s.core.v1.EnvFromSourceArgs(
-                                config_map_ref=k8s.core.v1.ConfigMapEnvSourceArgs(name=CONNECTION_CONFIGMAP))],
+                            env_from=worker_env_from(args),
                             ports=[k8s.core.v1.ContainerPortArgs(name="metrics", container_port=METRICS_PORT)],
                             resources=requirement(args.profile, "inference").to_kubernetes(),
                             security_context=container_security(),
                             liveness_probe=probe("/healthz", 10),
                             readiness_probe=probe("/readyz", 5),
-                            volume_mounts=[k8s.core.v1.VolumeMountArgs(name="tmp", mount_path="/tmp")],
+                            volume_mounts=mounts,
                         )],
-                        volumes=[k8s.core.v1.VolumeArgs(name="tmp", empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs())],
+                        volumes=volumes,
                     ),
                 ),
             ),

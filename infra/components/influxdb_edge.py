@@ -64,8 +64,7 @@ class EdgeInfluxAccess(pulumi.ComponentResource):
 
 
 def _build(site: Site, role: Role, provided: Provided) -> Provided:
-    # Where the core runs on this cluster the workers stay inside it; other clusters go through the gateway.
-    url = influxdb.in_cluster_url() if "core" in site.cluster.roles else f"https://influxdb.{site.config.domain}"
+    url = site.core_url(influxdb.in_cluster_url(), "influxdb")
     EdgeInfluxAccess(
         site.name("influxdb-edge-access"),
         EdgeInfluxAccessArgs(namespace=EDGE_APPS_NAMESPACE, config=site.config.influxdb, url=url,

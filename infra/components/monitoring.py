@@ -16,7 +16,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 from pydantic import Field
 
-from infra.components import alerting
+from infra.components import alerting, remote_write
 from infra.components.base import (
     ROLE_LABEL,
     TYPE_PREFIX,
@@ -30,6 +30,7 @@ from infra.components.base import (
     role_selector,
 )
 from infra.components.registration import Provided, Registration, Site, core_only, fixed_workloads
+from infra.components.remote_write import AgentRemoteWrite
 from infra.components.secrets import configured_or_generated, opaque_secret
 from infra.config import ClusterConfig, MonitoringConfig, ProfileName, Role, StackConfig
 from infra.profiles import requirement
@@ -71,6 +72,8 @@ class PrometheusSpec(PodValues):
     rule_selector_nil_uses_helm_values: bool = Field(False, alias="ruleSelectorNilUsesHelmValues")
     service_monitor_namespace_selector: dict[str, Any] = Field(default_factory=dict,
                                                                alias="serviceMonitorNamespaceSelector")
+    enable_remote_write_receiver: bool | None = Field(default=None, alias="enableRemoteWriteReceiver")
+    remote_write: list[dict[str, Any]] | None = Field(default=None, alias="remoteWrite")
 
 
 class PrometheusValues(Values):
@@ -114,9 +117,12 @@ class MonitoringArgs:
     admin_password: pulumi.Input[str] | None  # Grafana's; generated when None
     depends_on: list[pulumi.Resource]
     receiver_secrets: Mapping[str, pulumi.Output[str]] = field(default_factory=dict)  # config.alertReceivers'
+    receives_remote_write: bool = False  # the core Prometheus receives the edge agents' series
+    remote_write: AgentRemoteWrite | None = None  # an edge agent: where and how it writes
 
 
-def monitoring_values(args: MonitoringArgs) -> KubePrometheusStackValues:
+def monitoring_values(args: MonitoringArgs, remote_write_spec: list[dict[str, Any]] | None = None,
+                      ) -> KubePrometheusStackValues:
     resources = lambda workload: requirement(args.profile, workload).to_kubernetes()
     selector = role_selector(args.role)
     spec = PrometheusSpec.placed(
@@ -126,6 +132,8 @@ def monitoring_values(args: MonitoringArgs) -> KubePrometheusStackValues:
             "accessModes": ["ReadWriteOnce"],
             "resources": {"requests": {"storage": f"{args.config.storage_gb}Gi"}}}}},
         externalUrl=None if args.agent else f"https://prometheus.{args.domain}",
+        enableRemoteWriteReceiver=True if args.receives_remote_write else None,
+        remoteWrite=remote_write_spec,
     )
     grafana = (
         GrafanaValues(enabled=False)
@@ -168,19 +176,33 @@ class Monitoring(pulumi.ComponentResource):
         super().__init__(f"{TYPE_PREFIX}:Monitoring", name, None, opts)
         ns = namespace(f"{name}-ns", NAMESPACE, "monitoring", self)
         needs: list[pulumi.Resource] = [ns]
+        spec = None
+        if args.remote_write is not None:
+            spec, made = args.remote_write.spec(f"{name}-remote-write", NAMESPACE, self, [ns])
+            needs.extend(made)
         if not args.agent:
             needs.append(self._grafana_admin_secret(name, args.admin_password, ns))
             if args.config.alert_receivers:
                 needs.append(alerting.alertmanager_secret(f"{name}-alertmanager-config", NAMESPACE,
                                                           args.config.alert_receivers, args.receiver_secrets,
                                                           self, [ns]))
-        self.release = helm_release(f"{name}-release", "kube-prometheus-stack", NAMESPACE, monitoring_values(args),
-                                    self, [*needs, *args.depends_on], release_name=RELEASE)
+        self.release = helm_release(f"{name}-release", "kube-prometheus-stack", NAMESPACE,
+                                    monitoring_values(args, spec), self, [*needs, *args.depends_on],
+                                    release_name=RELEASE)
         if args.gateway is not None and not args.agent:
-            for host, (service, port) in SERVICES.items():
-                http_route(f"{name}-{host}-route", args.gateway, host, NAMESPACE, service, port, self,
-                           [self.release])
+            self._routes(name, args.gateway, args.receives_remote_write)
         self.register_outputs({})
+
+    def _routes(self, name: str, gateway: GatewayRef, receives_remote_write: bool) -> None:
+        # writes come only through the remote-write listener, where the gateway checks client certificates
+        for host, (service, port) in SERVICES.items():
+            refused = (remote_write.PATH,) if host == "prometheus" else ()
+            http_route(f"{name}-{host}-route", gateway, host, NAMESPACE, service, port, self, [self.release],
+                       refused_paths=refused)
+        if receives_remote_write:
+            service, port = SERVICES["prometheus"]
+            http_route(f"{name}-remote-write-route", gateway, remote_write.HOST, NAMESPACE, service, port, self,
+                       [self.release], section=remote_write.LISTENER, path=remote_write.PATH)
 
     def _grafana_admin_secret(
         self, name: str, configured: pulumi.Input[str] | None, ns: pulumi.Resource
@@ -197,7 +219,10 @@ def _builder(agent: bool):
             MonitoringArgs(config=site.config.monitoring, profile=site.config.profile, role=role,
                            domain=site.config.domain, agent=agent, gateway=provided.gateway,
                            admin_password=site.secrets.get("grafanaAdminPassword"),
-                           depends_on=list(provided.crd_releases), receiver_secrets=site.secrets.alert_receivers),
+                           depends_on=list(provided.crd_releases), receiver_secrets=site.secrets.alert_receivers,
+                           receives_remote_write=not agent and remote_write.receives_remote_write(site.config),
+                           remote_write=AgentRemoteWrite(site.cluster.name, site.config.domain, site.shared.ca,
+                                                         site.trusts_stack_ca) if agent else None),
             site.opts,
         )
         return provided.update(crd_releases=provided.with_crds(component.release),

@@ -32,6 +32,12 @@ NAMESPACE = "object-store"
 CREDENTIALS_SECRET = "s3-credentials"
 CONSOLE_SECRET = "object-store-console"
 REGION = "us-east-1"  # neither backend has regions; S3 clients want one
+S3_HOST = "s3"  # s3.<domain> through the gateway
+
+
+def in_cluster_endpoint(config: ObjectStoreConfig) -> str:
+    backend = BACKENDS[config.backend]
+    return f"http://{backend.s3_service}.{NAMESPACE}.svc.cluster.local:{backend.s3_port}"
 
 
 @dataclass(frozen=True)
@@ -121,6 +127,7 @@ class ObjectStoreArgs:
     config: ObjectStoreConfig
     profile: ProfileName
     gateway: GatewayRef | None
+    keys: tuple[pulumi.Input[str], pulumi.Input[str]]  # (access key id, secret key), generated once per stack
     depends_on: list[pulumi.Resource]
 
 
@@ -132,9 +139,8 @@ class ObjectStore(pulumi.ComponentResource):
         backend = BACKENDS[args.config.backend]
         ns = namespace(f"{name}-ns", NAMESPACE, "object-store", self)
         buckets = Buckets()
-        access_key_id = generated_password(f"{name}-access-key-id", self, length=20)
-        secret_access_key = generated_password(f"{name}-secret-access-key", self, length=40)
-        endpoint_host = f"{backend.s3_service}.{NAMESPACE}.svc.cluster.local:{backend.s3_port}"
+        access_key_id, secret_access_key = args.keys
+        endpoint_host = in_cluster_endpoint(args.config).removeprefix("http://")
         unready = ObjectStoreAccess(endpoint_host, access_key_id, secret_access_key)
         credentials = unready.credentials_secret(f"{name}-credentials", NAMESPACE, "object-store", self, [ns])
         console_password = generated_password(f"{name}-console-password", self)
@@ -155,6 +161,9 @@ class ObjectStore(pulumi.ComponentResource):
         if args.gateway is not None:
             http_route(f"{name}-console-route", args.gateway, "s3-console", NAMESPACE, backend.console_service,
                        backend.console_port, self, [self.release])
+            # the S3 API for clusters without the store (edge workers load models; every request is signed)
+            http_route(f"{name}-s3-route", args.gateway, S3_HOST, NAMESPACE, backend.s3_service, backend.s3_port,
+                       self, [self.release])
         self.register_outputs({"endpoint": self.access.endpoint_url})
 
 
@@ -162,7 +171,7 @@ def _build(site: Site, role: Role, provided: Provided) -> Provided:
     component = ObjectStore(
         site.name("object-store"),
         ObjectStoreArgs(config=site.config.object_store, profile=site.config.profile, gateway=provided.gateway,
-                        depends_on=list(provided.crd_releases)),
+                        keys=site.shared.require_object_store_keys(), depends_on=list(provided.crd_releases)),
         site.opts,
     )
     return provided.update(object_store=component.access)

@@ -27,11 +27,19 @@ class SharedCredentials:
     """Credentials generated once per stack because several clusters use them."""
 
     influx_writer_password: pulumi.Output[str] | None = None  # set whenever components.influxdb is
+    ca: Any = None  # infra.components.stack_ca.StackCa: the stack's CA, on every stack
+    # The object store's key pair: the store on the core and the model-store credential of every edge cluster
+    object_store_keys: tuple[pulumi.Output[str], pulumi.Output[str]] | None = None  # (access key id, secret key)
 
     def require_influx_writer_password(self) -> pulumi.Output[str]:
         if self.influx_writer_password is None:
             raise LookupError("the InfluxDB writer password is generated only when components.influxdb is on")
         return self.influx_writer_password
+
+    def require_object_store_keys(self) -> tuple[pulumi.Output[str], pulumi.Output[str]]:
+        if self.object_store_keys is None:
+            raise LookupError("the object store's key pair is generated only when components.objectStore is on")
+        return self.object_store_keys
 
 
 @dataclass(frozen=True)
@@ -50,6 +58,21 @@ class Site:
     @property
     def opts(self) -> pulumi.ResourceOptions:
         return pulumi.ResourceOptions(parent=self.parent)
+
+    @property
+    def through_gateway(self) -> bool:
+        """Whether this cluster reaches the core's services through the core's gateway (it has no core role)."""
+        return "core" not in self.cluster.roles
+
+    def core_url(self, in_cluster: str, host: str) -> str:
+        """Where the core runs on this cluster its clients stay inside it; others go through the gateway."""
+        return f"https://{host}.{self.config.domain}" if self.through_gateway else in_cluster
+
+    @property
+    def trusts_stack_ca(self) -> bool:
+        """Clients here must be given the stack's CA: they reach the core's gateway, whose certificate it signs
+        (with ACME the certificate is publicly trusted)."""
+        return self.through_gateway and self.config.tls.issuer == "selfSigned"
 
 
 @dataclass(frozen=True)

@@ -44,7 +44,8 @@ def test_worker_reads_its_node_and_gets_secrets_by_reference(evaluations: dict[s
         assert env["NODE_NAME"]["valueFrom"] == {"fieldRef": {"fieldPath": "spec.nodeName"}}
         assert env["CONSUMER_NAME"]["valueFrom"] == {"fieldRef": {"fieldPath": "spec.nodeName"}}
         assert daemonset.inputs["spec"]["template"]["spec"]["containers"][0]["envFrom"] == [
-            {"configMapRef": {"name": "influxdb-connection"}}]  # INFLUX_URL, INFLUX_DATABASE, ...
+            {"configMapRef": {"name": "influxdb-connection"}},  # INFLUX_URL, INFLUX_DATABASE, ...
+            {"configMapRef": {"name": "model-store-connection"}}]  # MLFLOW_TRACKING_URI, the S3 endpoint
         assert env["REDIS_PASSWORD"]["valueFrom"]["secretKeyRef"] == {"name": "vehicle-api-auth", "key": "password"}
         assert env["INFLUX_TOKEN"]["valueFrom"]["secretKeyRef"] == {"name": "influxdb-write-token", "key": "INFLUX_TOKEN"}
         assert "value" not in env["REDIS_PASSWORD"] and "value" not in env["INFLUX_TOKEN"]

@@ -13,10 +13,11 @@ mlflow = pytest.importorskip("mlflow")
 pytest.importorskip("moto.server")
 boto3 = pytest.importorskip("boto3")
 
+from apps.contracts import SERVING_BUCKET, serving_location
 from apps.model import load_model
 from apps.model.loading import ModelNotFoundError
 from apps.model.pyfunc import input_frame, log_and_register, output_frame, publish, storage_uri
-from apps.model.registry import SERVING_BUCKET, RegistryError, serving_location
+from apps.model.registry import RegistryError
 from tests.support.model_store import MlflowServer, MotoS3
 
 pytestmark = pytest.mark.integration
