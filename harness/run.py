@@ -13,6 +13,7 @@ import copy
 import gc
 import hashlib
 import json
+import os
 import runpy
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -199,11 +200,22 @@ def evaluate(
                              monitor=_RecordingMonitor(mocks, evaluation))
     set_all_config(config, secret_keys)
     program = root / "infra"
+    # The language host passes the config in the environment too (PULUMI_CONFIG, PULUMI_CONFIG_SECRET_KEYS):
+    # the program lists the stack's keys from there.
+    saved = {name: os.environ.get(name) for name in ("PULUMI_CONFIG", "PULUMI_CONFIG_SECRET_KEYS")}
+    os.environ["PULUMI_CONFIG"] = json.dumps(config)
+    os.environ["PULUMI_CONFIG_SECRET_KEYS"] = json.dumps(secret_keys)
     try:
         _sync_await(run_pulumi_func(lambda: _run_program(program)))
     except Exception as error:  # noqa: BLE001 (the caller inspects the program's failure)
         evaluation.error = error
         _drain_rpcs()
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
     return evaluation
 
 
