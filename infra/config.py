@@ -510,8 +510,6 @@ SECRET_KEYS: dict[str, str] = {
     "jupyterhubOauthClientSecret": "JupyterHub's OAuth client secret (required with jupyterhub.auth.mode oauth)",
     "rancherToken": "Rancher API token (Bearer) of the clusters reached through Rancher (required for them)",
 }
-# Secrets that cannot be generated: the program stops when one is needed and unset.
-REQUIRED_WHEN_USED: frozenset[str] = frozenset({"rancherToken"})
 
 
 @dataclass(frozen=True)
