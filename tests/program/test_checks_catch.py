@@ -7,15 +7,13 @@ import dataclasses
 import textwrap
 from pathlib import Path
 
-from harness.checks import (
-    check_builtin_schemas,
-    check_custom_resources,
-    check_deterministic,
-    check_helm_releases,
-    check_no_plaintext_secrets,
-    check_providers,
-    check_unique_urns,
-)
+from harness.checks.builtin_schemas import check_builtin_schemas
+from harness.checks.custom_resources import check_custom_resources
+from harness.checks.determinism import check_deterministic
+from harness.checks.helm_values import check_helm_releases
+from harness.checks.providers import check_providers
+from harness.checks.secrets import check_no_plaintext_secrets
+from harness.checks.uniqueness import check_unique_urns
 from harness.run import Evaluation, evaluate, wrap_secret
 from tests.conftest import needs_shared
 

@@ -8,11 +8,14 @@ import jsonschema
 import pytest
 import yaml
 
-from harness.checks import ALL_CHECKS, CHECKS_NEEDING_SHARED, SHARED, crd_schemas, manifest
+from harness.checks import ALL_CHECKS, CHECKS_NEEDING_SHARED
+from harness.checks.custom_resources import crd_schemas
+from harness.graph import waits_for
+from harness.paths import SHARED
+from harness.query import manifest, named, on_cluster
 from harness.run import Evaluation, evaluate
 from infra import catalog
 from tests.conftest import needs_shared
-from tests.support.graph import named, on_cluster, waits_for
 from tests.support.stacks import core_cluster, edge_site, write_stack
 
 JOB = "kubernetes:batch/v1:Job"

@@ -9,9 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from harness.checks import ALL_CHECKS, CHECKS_NEEDING_SHARED, SHARED
+from harness.checks import ALL_CHECKS, CHECKS_NEEDING_SHARED
+from harness.graph import waits_for
+from harness.paths import SHARED
+from harness.query import named, on_cluster
 from harness.run import Evaluation, evaluate
-from tests.support.graph import named, on_cluster, waits_for
 from tests.support.stacks import core_cluster, many_sites, write_stack
 
 SITES, WAVES = 100, 4

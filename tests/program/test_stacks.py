@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from harness.checks import ALL_CHECKS, CHECKS_NEEDING_SHARED, SHARED, check_deterministic
+from harness.checks import ALL_CHECKS, CHECKS_NEEDING_SHARED
+from harness.checks.determinism import check_deterministic
+from harness.paths import SHARED
 from harness.run import Evaluation, evaluate
 from tests.program.conftest import STACKS
 
