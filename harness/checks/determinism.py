@@ -53,31 +53,44 @@ class EvaluationFailed(RuntimeError):
     pass
 
 
-def fingerprint_in_process_with_seed(stack: str, seed: int, root: Path = PROJECT_ROOT,
-                                     project: str = "success6g-edge") -> list[Row]:
-    """The fingerprint of the stack evaluated in a new Python process whose PYTHONHASHSEED is `seed`."""
-    command = [sys.executable, "-m", "harness.checks.determinism", "--stack", stack, "--root", str(root),
-               "--project", project]
-    environment = {**os.environ, "PYTHONHASHSEED": str(seed)}
-    done = subprocess.run(command, cwd=PROJECT_ROOT, env=environment, capture_output=True, text=True,
-                          timeout=TIMEOUT_SECONDS, check=False)
-    if done.returncode != 0:
-        raise EvaluationFailed(f"stack {stack} with PYTHONHASHSEED={seed}: exit {done.returncode}: "
-                               f"{done.stderr.strip()[-2000:]}")
-    return [(urn, inputs, provider, tuple(dependencies))
-            for urn, inputs, provider, dependencies in json.loads(done.stdout)]
+def _fingerprint_command(stack: str, root: Path, project: str) -> list[str]:
+    return [sys.executable, "-m", "harness.checks.determinism", "--stack", stack, "--root", str(root),
+            "--project", project]
+
+
+def fingerprints_with_seeds(stack: str, seeds: Sequence[int], root: Path = PROJECT_ROOT,
+                            project: str = "success6g-edge") -> list[list[Row]]:
+    """The fingerprint of the stack evaluated in one new Python process per seed (PYTHONHASHSEED), run side
+    by side."""
+    runs = [subprocess.Popen(_fingerprint_command(stack, root, project), cwd=PROJECT_ROOT,
+                             env={**os.environ, "PYTHONHASHSEED": str(seed)},
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for seed in seeds]
+    outputs = []
+    try:
+        outputs = [run.communicate(timeout=TIMEOUT_SECONDS) for run in runs]
+    finally:
+        for run in runs:
+            if run.poll() is None:
+                run.kill()
+                run.wait()
+    fingerprints = []
+    for seed, run, (stdout, stderr) in zip(seeds, runs, outputs, strict=True):
+        if run.returncode != 0:
+            raise EvaluationFailed(f"stack {stack} with PYTHONHASHSEED={seed}: exit {run.returncode}: "
+                                   f"{stderr.strip()[-2000:]}")
+        fingerprints.append([(urn, inputs, provider, tuple(dependencies))
+                             for urn, inputs, provider, dependencies in json.loads(stdout)])
+    return fingerprints
 
 
 def check_deterministic_across_processes(stack: str, root: Path = PROJECT_ROOT, project: str = "success6g-edge",
                                          seeds: Sequence[int] = HASH_SEEDS) -> list[str]:
     """The stack evaluated in two processes with different hash seeds, as `pulumi preview` and `up` run it."""
-    first_seed, second_seed = seeds
     try:
-        first = fingerprint_in_process_with_seed(stack, first_seed, root, project)
-        second = fingerprint_in_process_with_seed(stack, second_seed, root, project)
+        first, second = fingerprints_with_seeds(stack, seeds, root, project)
     except (EvaluationFailed, subprocess.TimeoutExpired) as error:
         return [str(error)]
-    return differences(first, second, f"runs with PYTHONHASHSEED={first_seed} and {second_seed}")
+    return differences(first, second, f"runs with PYTHONHASHSEED={seeds[0]} and {seeds[1]}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
