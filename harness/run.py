@@ -122,8 +122,21 @@ class _RecordingMonitor(sdk.MockMonitor):
 
 
 def _plain(value: Any) -> Any:
-    """Inputs as JSON-like data (the deserializer may hand back protobuf-ish containers)."""
-    return json.loads(json.dumps(value, default=str))
+    """Inputs as JSON-like data (the deserializer may hand back protobuf-ish containers), numbers as sent."""
+    return integral_floats_as_ints(json.loads(json.dumps(value, default=str)))
+
+
+def integral_floats_as_ints(value: Any) -> Any:
+    """Every integral float as an int: the RPC carries every number as a protobuf double (the program's
+    `port=80` arrives as 80.0), and what reaches the cluster is JSON, where Go writes float64(80) as 80. So
+    `port: 80`, `replicas: 1` are what the program sent and what Kubernetes and Helm get; 0.5 stays 0.5."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {key: integral_floats_as_ints(child) for key, child in value.items()}
+    if isinstance(value, list):
+        return [integral_floats_as_ints(child) for child in value]
+    return value
 
 
 def stack_path(stack: str, root: Path = PROJECT_ROOT) -> Path:
