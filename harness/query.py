@@ -194,3 +194,42 @@ def clusters_with_role(evaluation: Evaluation, role: str) -> list[str]:
 def core_cluster(evaluation: Evaluation) -> str:
     [core] = clusters_with_role(evaluation, "core")
     return core
+
+
+ObjectKey = tuple[str, str, str, str]  # cluster, namespace ("" for cluster-scoped), kind, name
+
+
+def object_index(evaluation: Evaluation) -> dict[ObjectKey, Recorded]:
+    """Every Kubernetes object the program declares, by where it lands and what it is."""
+    index = {}
+    for resource in evaluation.resources:
+        kind, name = kind_of(resource), name_of(resource)
+        if kind is not None and name is not None and resource.type != HELM_RELEASE:
+            index[(cluster_of(evaluation, resource), namespace_of(resource) or "", kind, name)] = resource
+    return index
+
+
+def selects(selector: dict[str, str] | None, labels: dict[str, str]) -> bool:
+    """Does a Service's (non-empty) selector match these labels?"""
+    return bool(selector) and all(labels.get(key) == value for key, value in (selector or {}).items())
+
+
+def label_selector_matches(selector: dict[str, Any] | None, labels: dict[str, str]) -> bool:
+    """Does a LabelSelector (matchLabels, matchExpressions) match these labels? An empty one matches all."""
+    selector = selector or {}
+    if not all(labels.get(key) == value for key, value in (selector.get("matchLabels") or {}).items()):
+        return False
+    for expression in selector.get("matchExpressions") or []:
+        key, operator, values = expression.get("key"), expression.get("operator"), expression.get("values") or []
+        matched = {"In": key in labels and labels[key] in values,
+                   "NotIn": key not in labels or labels[key] not in values,
+                   "Exists": key in labels, "DoesNotExist": key not in labels}.get(operator, False)
+        if not matched:
+            return False
+    return True
+
+
+def service_ports(service: Recorded) -> set[int]:
+    """The port numbers a Service of ours serves."""
+    return {port["port"] for port in (manifest(service).get("spec") or {}).get("ports") or []
+            if isinstance(port.get("port"), int)}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import textwrap
 from pathlib import Path
@@ -16,20 +15,7 @@ from harness.checks.secrets import check_no_plaintext_secrets
 from harness.checks.uniqueness import check_unique_urns
 from harness.run import Evaluation, evaluate, wrap_secret
 from tests.conftest import needs_shared
-
-
-def variant(evaluation: Evaluation, name: str, change) -> Evaluation:
-    """A copy of the evaluation with one resource's inputs changed."""
-    resources = []
-    for resource in evaluation.resources:
-        if resource.name == name:
-            inputs = copy.deepcopy(resource.inputs)
-            change(inputs)
-            resource = dataclasses.replace(resource, inputs=inputs)
-        resources.append(resource)
-    found = [r for r in evaluation.resources if r.name == name]
-    assert found, f"no resource {name} in the evaluation"
-    return dataclasses.replace(evaluation, resources=resources)
+from tests.program.conftest import variant
 
 
 def test_builtin_schema_rejects_an_unknown_field(evaluations: dict[str, Evaluation]) -> None:
