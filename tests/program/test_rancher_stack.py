@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from harness.checks import check_no_plaintext_secrets, check_providers, is_secret
+from harness.checks.providers import check_providers
+from harness.checks.secrets import check_no_plaintext_secrets
 from harness.fake_rancher import FakeRancher, fake_kubeconfig
-from harness.run import TEST_SECRET_PREFIX, Evaluation, evaluate
+from harness.run import TEST_SECRET_PREFIX, Evaluation, evaluate, is_secret
 from tests.support.stacks import core_cluster, edge_site, write_stack
 
 TOKEN = f"{TEST_SECRET_PREFIX}-rancherToken"  # what the harness puts in place of the stack file's secure value
