@@ -1,0 +1,73 @@
+"""Debian's Prometheus as a test server: a receiver (TSDB, remote-write receiver) or an agent (scrape and
+remote-write only), on a free loopback port, with its config written from a dict."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+from typing import Any, Self
+
+import yaml
+
+from apps.testing.redis_server import free_port
+
+
+class PrometheusServer:
+    def __init__(self, folder: Path, config: dict[str, Any], agent: bool = False, receiver: bool = False) -> None:
+        binary = shutil.which("prometheus")
+        if binary is None:
+            raise FileNotFoundError("prometheus is not installed (Debian package prometheus)")
+        self.folder = folder
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        storage = ["--storage.agent.path", str(folder / "wal"), "--enable-feature=agent"] if agent else \
+            ["--storage.tsdb.path", str(folder / "tsdb")]
+        self.command = [binary, "--config.file", str(folder / "prometheus.yml"),
+                        "--web.listen-address", f"127.0.0.1:{self.port}", *storage,
+                        *(["--web.enable-remote-write-receiver"] if receiver else [])]
+        self.config = config
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> Self:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        (self.folder / "prometheus.yml").write_text(yaml.safe_dump(self.config, sort_keys=False))
+        log = (self.folder / "prometheus.log").open("wb")
+        self.process = subprocess.Popen(self.command, stdout=log, stderr=subprocess.STDOUT)
+        log.close()
+        deadline = time.monotonic() + 30
+        while not self._ready():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.__exit__()
+                raise RuntimeError(f"prometheus did not start: {self.log()[-3000:]}")
+            time.sleep(0.2)
+        return self
+
+    def _ready(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"{self.url}/-/ready", timeout=2) as answer:
+                return answer.status == 200
+        except OSError:
+            return False
+
+    def query(self, promql: str) -> list[dict[str, Any]]:
+        url = f"{self.url}/api/v1/query?{urllib.parse.urlencode({'query': promql})}"
+        with urllib.request.urlopen(url, timeout=5) as answer:
+            return json.loads(answer.read())["data"]["result"]
+
+    def log(self) -> str:
+        path = self.folder / "prometheus.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def __exit__(self, *exc: object) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
