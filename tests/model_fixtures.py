@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from apps.model.condition import ConditionModel
@@ -10,6 +13,8 @@ from apps.model.training import TrainingConfig, fit
 from harness.checks import IDNEO_DRIVES
 
 TINY = TrainingConfig(num_boost_round=8, calibration_folds=3)
+DRIVES = IDNEO_DRIVES / "ateca_R4_2.0l_TDI"
+MODEL_DRIVES = ("DS1_stopped_with_ignition_on_25Mar24_153740.CSV", "DS2_national_road_90km_h_max_25Jan24_153019.csv")
 
 
 @pytest.fixture(scope="session")
@@ -20,3 +25,20 @@ def drives(tmp_path_factory: pytest.TempPathFactory) -> list[RecordedDrive]:
 @pytest.fixture(scope="session")
 def tiny_model(drives: list[RecordedDrive]) -> ConditionModel:
     return fit(drives, TINY, version="test-tiny")
+
+
+@pytest.fixture(scope="session")
+def trained_model(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A small real model (5 rounds), trained by the model package's own entry point on two of the drives."""
+    if not DRIVES.is_dir():
+        pytest.skip(f"the shared Idneo drives are not at {DRIVES}")
+    folder = tmp_path_factory.mktemp("model")
+    drives = folder / "drives"
+    drives.mkdir()
+    for name in MODEL_DRIVES:
+        (drives / name).symlink_to(DRIVES / name)
+    result = subprocess.run([sys.executable, "-m", "apps.model.train", "--drives", str(drives), "--out", str(folder),
+                             "--rounds", "5", "--no-evaluation", "--version", "test-5"],
+                            capture_output=True, text=True, timeout=300, check=False)
+    assert result.returncode == 0, result.stderr
+    return str(folder / "model")

@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from apps.testing.redis_server import TEST_PASSWORD, RedisServer
-from harness.checks import IDNEO_DRIVES
-
-DRIVES = IDNEO_DRIVES / "ateca_R4_2.0l_TDI"
+from tests.model_fixtures import DRIVES, trained_model  # noqa: F401 (pytest finds fixtures by name)
 
 
 def _need_redis() -> None:
@@ -36,21 +32,3 @@ def drives() -> Path:
     return DRIVES
 
 
-MODEL_DRIVES = ("DS1_stopped_with_ignition_on_25Mar24_153740.CSV", "DS2_national_road_90km_h_max_25Jan24_153019.csv")
-
-
-@pytest.fixture(scope="session")
-def trained_model(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """A small real model (5 rounds), trained by the model package's own entry point on two of the drives."""
-    if not DRIVES.is_dir():
-        pytest.skip(f"the shared Idneo drives are not at {DRIVES}")
-    folder = tmp_path_factory.mktemp("model")
-    drives = folder / "drives"
-    drives.mkdir()
-    for name in MODEL_DRIVES:
-        (drives / name).symlink_to(DRIVES / name)
-    result = subprocess.run([sys.executable, "-m", "apps.model.train", "--drives", str(drives), "--out", str(folder),
-                             "--rounds", "5", "--no-evaluation", "--version", "test-5"],
-                            capture_output=True, text=True, timeout=300, check=False)
-    assert result.returncode == 0, result.stderr
-    return str(folder / "model")

@@ -59,6 +59,10 @@ class PrometheusServer:
         with urllib.request.urlopen(url, timeout=5) as answer:
             return json.loads(answer.read())["data"]["result"]
 
+    def rule_groups(self) -> list[str]:
+        with urllib.request.urlopen(f"{self.url}/api/v1/rules", timeout=5) as answer:
+            return [group["name"] for group in json.loads(answer.read())["data"]["groups"]]
+
     def log(self) -> str:
         path = self.folder / "prometheus.log"
         return path.read_text(errors="replace") if path.exists() else ""

@@ -1,6 +1,7 @@
-"""The core gateway's remote-write listener, played on loopback: TLS terminated with a server certificate,
-a client certificate signed by the given CA required (the Gateway's frontend validation), then plain TCP to
-the upstream (the core Prometheus). A client without such a certificate never reaches the upstream."""
+"""The core gateway's HTTPS listeners, played on loopback: TLS terminated with a server certificate, then plain
+TCP to the upstream (the Service a route names). With `client_ca` (the remote-write listener) a client
+certificate signed by that CA is required (the Gateway's frontend validation): without one a client never
+reaches the upstream. Routing by host and path is not played: one stand-in per route."""
 
 from __future__ import annotations
 
@@ -12,11 +13,12 @@ from typing import Self
 
 
 class TlsGateway:
-    def __init__(self, upstream_port: int, cert: Path, key: Path, client_ca: Path) -> None:
+    def __init__(self, upstream_port: int, cert: Path, key: Path, client_ca: Path | None = None) -> None:
         self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         self.context.load_cert_chain(str(cert), str(key))
-        self.context.load_verify_locations(str(client_ca))
-        self.context.verify_mode = ssl.CERT_REQUIRED
+        if client_ca is not None:
+            self.context.load_verify_locations(str(client_ca))
+            self.context.verify_mode = ssl.CERT_REQUIRED
         self.upstream_port = upstream_port
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.port = self._listener.getsockname()[1]
