@@ -204,9 +204,10 @@ class LocalStack:
         return mounts
 
     def _local(self, value: str, mounts: dict[str, Path]) -> str:
-        for path in sorted(mounts, key=len, reverse=True):
+        for path in sorted(mounts, key=len, reverse=True):  # the deepest mount holding the path, once
             if value == path or value.startswith(path + "/"):
                 value = str(mounts[path]) + value[len(path):]
+                break
         return map_addresses(value, self.addresses)
 
     def start_worker(self) -> subprocess.Popen[bytes]:
