@@ -56,8 +56,24 @@ def published_repositories(workflow: Path = IMAGE_WORKFLOW) -> tuple[re.Pattern[
         for step in job.get("steps") or []:
             if str(step.get("uses", "")).startswith("docker/metadata-action@"):
                 images = str((step.get("with") or {}).get("images") or "")
-                patterns += [_image_pattern(line) for line in images.splitlines() if line.strip()]
+                for row in _matrix_rows(job):
+                    patterns += [_image_pattern(_with_matrix(line, row)) for line in images.splitlines()
+                                 if line.strip()]
     return tuple(patterns)
+
+
+def _matrix_rows(job: dict[str, Any]) -> list[dict[str, Any]]:
+    """The job's `strategy.matrix.include` rows (one image per row), or one empty row."""
+    matrix = (job.get("strategy") or {}).get("matrix") or {}
+    return [dict(row) for row in matrix.get("include") or []] or [{}]
+
+
+def _with_matrix(line: str, row: dict[str, Any]) -> str:
+    """`${{ matrix.<key> }}` replaced by the row's value (other expressions stay patterns)."""
+    def value(match: re.Match[str]) -> str:
+        key = match.group(1).removeprefix("matrix.")
+        return str(row[key]) if match.group(1).startswith("matrix.") and key in row else match.group(0)
+    return EXPRESSION.sub(value, line)
 
 
 def _helm_images(values: Any, path: str = "values") -> Iterator[tuple[str, str]]:

@@ -266,16 +266,21 @@ def test_the_image_follows_the_stack_config_and_must_be_a_published_repository()
     assert evaluation.error is None
     worker = one(evaluation, kind="DaemonSet", name="inference-worker")
     assert container(worker.inputs)["image"] == "docker.io/success6g/success6g-edge-apps:0.2.0"  # set from config
-    [problem] = check_images(evaluation)
-    assert problem.startswith("DaemonSet edge-apps/inference-worker on cluster 'testbed': container 'worker': "
-                              "repository 'docker.io/success6g/success6g-edge-apps' is not one image.yml publishes")
+    # both images of ours follow images.registry: the worker's, and JupyterHub's notebook image
+    worker_problem, notebook_problem = sorted(check_images(evaluation))
+    assert worker_problem.startswith("DaemonSet edge-apps/inference-worker on cluster 'testbed': container 'worker': "
+                                     "repository 'docker.io/success6g/success6g-edge-apps' is not one image.yml "
+                                     "publishes")
+    assert "'docker.io/success6g/success6g-edge-notebook' is not one image.yml publishes" in notebook_problem
 
 
 def test_the_published_repositories_come_from_the_workflow(tmp_path: Path,
                                                            evaluations: dict[str, Evaluation]) -> None:
-    [apps] = published_repositories()
+    apps, notebook = published_repositories()  # one per row of the workflow's matrix
     assert apps.fullmatch("ghcr.io/success6g/success6g-edge-apps")
+    assert notebook.fullmatch("ghcr.io/success6g/success6g-edge-notebook")
     assert not apps.fullmatch("ghcr.io/success6g/success6g-edge-notebook")
+    assert not notebook.fullmatch("ghcr.io/success6g/success6g-edge-lab")
     assert not apps.fullmatch("ghcr.io/Success6G/success6g-edge-apps")  # ghcr.io names are lower case
     workflow = tmp_path / "image.yml"
     workflow.write_text("jobs:\n  image:\n    steps:\n      - uses: docker/metadata-action@v5.8.0\n        with:\n"
@@ -288,8 +293,8 @@ def test_the_published_repositories_come_from_the_workflow(tmp_path: Path,
 def test_an_image_of_ours_in_helm_values_is_checked(evaluations: dict[str, Evaluation]) -> None:
     bad = changed(evaluations["dev"], "Release", "jupyterhub", "testbed",
                   lambda i: i["values"]["singleuser"].update(
-                      image={"name": "ghcr.io/success6g/success6g-edge-notebook", "tag": "latest"}))
+                      image={"name": "ghcr.io/success6g/success6g-edge-lab", "tag": "latest"}))
     problems = [p for p in check_images(bad) if "jupyterhub" in p]
     assert [p.split(": ", 2)[1] for p in problems] == ["values.singleuser.image", "values.singleuser.image"]
-    assert "is not the stack's 'ghcr.io/success6g/success6g-edge-notebook:0.1.0'" in problems[0]
-    assert "repository 'ghcr.io/success6g/success6g-edge-notebook' is not one image.yml publishes" in problems[1]
+    assert "is not the stack's 'ghcr.io/success6g/success6g-edge-lab:0.1.0'" in problems[0]
+    assert "repository 'ghcr.io/success6g/success6g-edge-lab' is not one image.yml publishes" in problems[1]
