@@ -10,13 +10,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Self
 
 from apps.testing.redis_server import free_port
+from tests.support.http_process import start_and_wait
 
 
 class MotoS3:
@@ -64,29 +63,18 @@ class MlflowServer:
 
     def __enter__(self) -> Self:
         self.folder.mkdir(parents=True, exist_ok=True)
-        log = (self.folder / "server.log").open("wb")
-        self.process = subprocess.Popen(self.command, stdout=log, stderr=subprocess.STDOUT, env=self.env,
-                                        start_new_session=True)
-        log.close()
-        deadline = time.monotonic() + 90
-        while not self._healthy():
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                self.__exit__()
-                raise RuntimeError(f"mlflow server did not start: {self.log()[-2000:]}")
-            time.sleep(0.5)
+        # its own session: __exit__ ends the uvicorn worker it forks too
+        self.process = start_and_wait(self.command, self.folder / "server.log", f"{self.url}/health", 90,
+                                      self._stop, env=self.env, start_new_session=True)
         return self
-
-    def _healthy(self) -> bool:
-        try:
-            with urllib.request.urlopen(f"{self.url}/health", timeout=2) as answer:
-                return answer.status == 200
-        except OSError:
-            return False
 
     def log(self) -> str:
         return (self.folder / "server.log").read_text(errors="replace")
 
     def __exit__(self, *exc: object) -> None:
+        self._stop()
+
+    def _stop(self) -> None:
         """End the server and the uvicorn worker it forked: the session started for it."""
         if self.process is None:
             return

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import time
 import urllib.parse
 import urllib.request
 from pathlib import Path
@@ -15,6 +14,7 @@ from typing import Any, Self
 import yaml
 
 from apps.testing.redis_server import free_port
+from tests.support.http_process import start_and_wait
 
 
 class PrometheusServer:
@@ -36,23 +36,9 @@ class PrometheusServer:
     def __enter__(self) -> Self:
         self.folder.mkdir(parents=True, exist_ok=True)
         (self.folder / "prometheus.yml").write_text(yaml.safe_dump(self.config, sort_keys=False))
-        log = (self.folder / "prometheus.log").open("wb")
-        self.process = subprocess.Popen(self.command, stdout=log, stderr=subprocess.STDOUT)
-        log.close()
-        deadline = time.monotonic() + 30
-        while not self._ready():
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                self.__exit__()
-                raise RuntimeError(f"prometheus did not start: {self.log()[-3000:]}")
-            time.sleep(0.2)
+        self.process = start_and_wait(self.command, self.folder / "prometheus.log", f"{self.url}/-/ready", 30,
+                                      lambda: None)
         return self
-
-    def _ready(self) -> bool:
-        try:
-            with urllib.request.urlopen(f"{self.url}/-/ready", timeout=2) as answer:
-                return answer.status == 200
-        except OSError:
-            return False
 
     def query(self, promql: str) -> list[dict[str, Any]]:
         url = f"{self.url}/api/v1/query?{urllib.parse.urlencode({'query': promql})}"
