@@ -40,3 +40,10 @@ def unexpected_problems(check: str, evaluation: Evaluation) -> list[str]:
     if check in CHECKS_NEEDING_SHARED and not SHARED.is_dir():
         pytest.skip(f"no shared data folder at {SHARED}")
     return [problem for problem in ALL_CHECKS[check](evaluation) if not known(check, problem)]
+
+
+def every_unexpected_problem(evaluation: Evaluation) -> dict[str, list[str]]:
+    """The problems of every check, less the known gaps, by check (checks that need absent shared data left out)."""
+    runnable = [check for check in ALL_CHECKS if check not in CHECKS_NEEDING_SHARED or SHARED.is_dir()]
+    found = {check: [p for p in ALL_CHECKS[check](evaluation) if not known(check, p)] for check in runnable}
+    return {check: problems for check, problems in found.items() if problems}
