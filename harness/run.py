@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import os
 import runpy
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -198,10 +199,21 @@ def evaluate(
     mocks = _Mocks(evaluation)
     sdk.install_mocks(mocks, _RecordingMonitor(mocks, evaluation), project, stack, config, secret_keys)
     program = root / "infra"
+    # The language host passes the config in the environment too (PULUMI_CONFIG, PULUMI_CONFIG_SECRET_KEYS):
+    # the program lists the stack's keys from there.
+    saved = {name: os.environ.get(name) for name in ("PULUMI_CONFIG", "PULUMI_CONFIG_SECRET_KEYS")}
+    os.environ["PULUMI_CONFIG"] = json.dumps(config)
+    os.environ["PULUMI_CONFIG_SECRET_KEYS"] = json.dumps(secret_keys)
     try:
         sdk.run_program(lambda: _run_program(program))
     except Exception as error:  # noqa: BLE001 (the caller inspects the program's failure)
         evaluation.error = error
         sdk.drain_failed_run()
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
     return evaluation
 
