@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import redis
 
-from apps.contracts import CONSUMER_GROUP, dead_letter_key, stream_key
+from apps.contracts import CONSUMER_GROUP, MAX_ENTRY_BYTES, dead_letter_key, stream_key
 
 Entry = tuple[bytes, dict[bytes, bytes]]  # (entry id, fields) as Redis returns them
 
@@ -22,13 +22,26 @@ class DeadLetter:
     entry_id: bytes
     fields: dict[bytes, bytes]
     reason: str
+    point: str = ""  # the prediction line InfluxDB refused, when it was the sink that refused the entry
 
 
 def dead_letter_fields(letter: DeadLetter, stream: str) -> dict[str | bytes, str | bytes]:
-    """The reason, where the entry came from, and its original fields (prefixed: they can be anything)."""
+    """The reason, where the entry came from, and a copy of its fields (prefixed: they can be anything),
+    bounded to MAX_ENTRY_BYTES: a larger entry is cut, `truncated` says so and `entry_bytes` keeps its size."""
     fields: dict[str | bytes, str | bytes] = {"reason": letter.reason, "stream": stream, "entry_id": letter.entry_id}
+    if letter.point:
+        fields["point"] = letter.point[:MAX_ENTRY_BYTES]
+    size = sum(len(name) + len(value) for name, value in letter.fields.items())
+    room = MAX_ENTRY_BYTES
     for name, value in letter.fields.items():
+        if len(name) + len(value) > room:
+            if len(name) < room:
+                fields[b"field:" + name] = value[:room - len(name)]
+            break
         fields[b"field:" + name] = value
+        room -= len(name) + len(value)
+    fields["entry_bytes"] = str(size)
+    fields["truncated"] = "yes" if size > MAX_ENTRY_BYTES else "no"
     return fields
 
 
@@ -77,6 +90,13 @@ class StreamConsumer:
         ids = list(entry_ids)
         if ids:
             self.client.xack(self.stream, CONSUMER_GROUP, *ids)
+
+    def entries(self, entry_ids: list[bytes]) -> dict[bytes, dict[bytes, bytes]]:
+        """The fields of these entries (one pipelined XRANGE each); an entry trimmed away meanwhile is absent."""
+        pipe = self.client.pipeline(transaction=False)
+        for entry_id in entry_ids:
+            pipe.xrange(self.stream, entry_id, entry_id)
+        return {found[0][0]: found[0][1] for found in pipe.execute() if found}
 
     def dead_letter(self, letters: list[DeadLetter]) -> None:
         """Copy each bad entry with its reason to the dead-letter stream and acknowledge it, atomically."""
