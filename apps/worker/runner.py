@@ -142,7 +142,6 @@ class Worker:
                 lag, pending, added = self.consumer.backlog()
             except redis.RedisError:
                 continue  # the main loop reports and handles a lost connection
-            if lag is not None:
-                self.metrics.consumer_lag.set(lag)
+            self.metrics.consumer_lag.set(lag)
             self.metrics.consumer_pending.set(pending)
             self.metrics.stream_entries_added.set(added)
