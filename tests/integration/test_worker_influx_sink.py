@@ -109,9 +109,9 @@ def test_too_many_requests_is_retried_after_the_servers_delay() -> None:
 
 
 def test_a_timeout_is_retried() -> None:
-    with InfluxRecorder(token=TOKEN, latency_s=1.0) as recorder:
-        with pytest.raises(SinkUnavailable, match="^InfluxDB unreachable: .*timed out"):
-            InfluxSink(recorder.url, "predictions", "autogen", TOKEN, timeout_ms=200).write(LINES)
+    with InfluxRecorder(token=TOKEN, latency_s=1.0) as recorder, \
+            pytest.raises(SinkUnavailable, match="^InfluxDB unreachable: .*timed out"):
+        InfluxSink(recorder.url, "predictions", "autogen", TOKEN, timeout_ms=200).write(LINES)
 
 
 @pytest.mark.parametrize("how", ["wrong token", "forbidden"])
@@ -126,9 +126,9 @@ def test_a_refused_credential_names_the_secret_to_fix(how: str) -> None:
 
 
 def test_an_unknown_database_names_the_settings_and_no_server_is_unavailable() -> None:
-    with InfluxRecorder(token=TOKEN) as recorder:
-        with pytest.raises(SinkRefusesWorker, match="HTTP 404 Not Found: database not found: nope/autogen; check the "
-                                                    "database 'nope', retention policy 'autogen' .INFLUX_DATABASE"):
-            sink(recorder.url, bucket="nope").write(LINES)
+    with InfluxRecorder(token=TOKEN) as recorder, \
+            pytest.raises(SinkRefusesWorker, match="HTTP 404 Not Found: database not found: nope/autogen; check the "
+                                                   "database 'nope', retention policy 'autogen' .INFLUX_DATABASE"):
+        sink(recorder.url, bucket="nope").write(LINES)
     with pytest.raises(SinkUnavailable, match="^InfluxDB unreachable: .*Connection refused"):
         sink(f"http://127.0.0.1:{free_port()}").write(LINES)
