@@ -118,6 +118,9 @@ def test_malformed_entries_are_dead_lettered_and_the_worker_goes_on(
     }
     first_letter = letters[next(i for i, name in bad_ids.items() if name == "text in a number")]
     assert first_letter[b"field:vehicle_speed"] == b"fifty" and first_letter[b"stream"] == STREAM.encode()
+    oversized = letters[next(i for i, name in bad_ids.items() if name == "oversized")]
+    assert (oversized[b"entry_bytes"], oversized[b"truncated"]) == (b"10070", b"yes")  # a bounded copy
+    assert sum(len(v) for k, v in oversized.items() if k.startswith(b"field:")) < 4096
     sent = 1 + inject(redis_server, drives, vehicles=2, seconds=20)  # the worker goes on
     wait_for(lambda: len(recorder.distinct_points()) == sent, 20, f"{sent} points")
     wait_for(lambda: pending(redis_server) == 0, 10, "bad and good entries acknowledged")
