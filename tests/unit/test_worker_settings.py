@@ -89,3 +89,10 @@ def test_the_table_imports_without_redis_or_pulumi() -> None:
     code = "import sys, apps.worker.settings; print(sorted(m for m in ('redis', 'pulumi', 'urllib3') if m in sys.modules))"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
+
+
+def test_the_secret_the_log_names_is_the_one_the_deploy_makes() -> None:
+    from apps.worker.settings import INFLUX_TOKEN_SECRET
+    from infra.components.influxdb_edge import WRITE_TOKEN_SECRET
+
+    assert INFLUX_TOKEN_SECRET == WRITE_TOKEN_SECRET
