@@ -40,7 +40,9 @@ class WorkerMetrics:
         self.points_refused = Counter("s6g_worker_points_refused",
                                       "Prediction points InfluxDB refused (400/422/413), dead-lettered with its reason",
                                       registry=r)
-        self.sink_errors = Counter("s6g_worker_sink_errors", "InfluxDB writes answered with an error or not at all", registry=r)
+        self.sink_errors = Counter("s6g_worker_sink_errors",
+                                   "InfluxDB writes that failed (no answer, 429/5xx, credential or database refused); "
+                                   "each retried", registry=r)
         self.redis_errors = Counter("s6g_worker_redis_errors", "Redis commands that failed (connection lost)", registry=r)
         self.batch_size = Histogram("s6g_worker_batch_size", "Entries per processed batch", buckets=BATCH_BUCKETS,
                                     registry=r)

@@ -104,15 +104,16 @@ class BatchWriter:
         batch = job.batch
         try:
             refused = deliver(batch.lines, self._send)
-            accepted = [i for i in range(len(batch.lines)) if i not in refused]
-            accepted_ns = time.time_ns()
-            self.metrics.predictions_written.inc(len(accepted))
-            for i in accepted:
-                self.metrics.end_to_end_seconds.observe(max(0.0, (accepted_ns - batch.sample_times_ns[i]) / 1e9))
+            ids, times = batch.entry_ids, batch.sample_times_ns
             if refused:
                 self._redis(lambda: self._dead_letter(batch, refused), f"dead-letter {len(refused)} refused points")
-            self._redis(lambda: self.consumer.ack([batch.entry_ids[i] for i in accepted]),
-                        f"acknowledge {len(accepted)} entries")
+                accepted = [i for i in range(len(batch.lines)) if i not in refused]
+                ids, times = [ids[i] for i in accepted], [times[i] for i in accepted]
+            accepted_ns = time.time_ns()
+            self.metrics.predictions_written.inc(len(ids))
+            for sample_ns in times:
+                self.metrics.end_to_end_seconds.observe(max(0.0, (accepted_ns - sample_ns) / 1e9))
+            self._redis(lambda: self.consumer.ack(ids), f"acknowledge {len(ids)} entries")
             self.metrics.processing_seconds.observe(time.monotonic() - job.read_at)
         except GiveUp:
             return  # the entries not yet acknowledged stay pending for the next worker
@@ -148,8 +149,7 @@ class BatchWriter:
                     log.warning("shutting down: could not write %d points, leaving them pending: %s", len(lines), error)
                     raise GiveUp from None
                 self._pause(backoff, getattr(error, "retry_after_s", None) or 0.0)
-            except SinkError:
-                self.metrics.sink_errors.inc()
+            except SinkError:  # InfluxDB answered about the points themselves: not a failure of the sink
                 self.health.clear("sink", "InfluxDB accepts the worker's writes again")
                 raise
 

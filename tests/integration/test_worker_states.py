@@ -51,6 +51,7 @@ def test_points_beyond_retention_cannot_stall_the_node(
     assert letter[b"point"].startswith(b"prediction,") and letter[b"field:vehicle"].startswith(b"old-")
     assert (letter[b"truncated"], letter[b"stream"]) == (b"no", STREAM.encode())
     assert worker.metric("s6g_worker_points_refused_total") == len(old_ids)
+    assert worker.metric("s6g_worker_sink_errors_total") == 0  # answers about points, not failures of the sink
     assert worker.get("/readyz") == (200, "ready\n")
     assert worker.terminate() == 0
 
