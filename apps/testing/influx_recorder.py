@@ -196,7 +196,7 @@ class InfluxRecorder:
             old = [line for line in lines if int(line.rsplit(" ", 1)[-1]) < cutoff_ns]
             lines = [line for line in lines if int(line.rsplit(" ", 1)[-1]) >= cutoff_ns]
         with self._lock:
-            self._bodies.append((accepted_ns, "\n".join(lines)))
+            self._bodies.append((accepted_ns, "\n".join(lines) if old else text))
             self.endpoints.append(path)
             self.requests += 1
             self.lines_accepted += len(lines)
