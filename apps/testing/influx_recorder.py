@@ -11,6 +11,9 @@ refusals:
   per line (InfluxDB 2 writes none of it);
 - `retention_s=N`: points older than N seconds are dropped and the rest written, 422 "partial write:
   points beyond retention policy dropped=<count>" (InfluxDB 2's answer to a partial write);
+- `check_field_types=True`: a point whose field has another type than the field's first point (`1i`, an
+  integer, where a float was written) is dropped and the rest written, 422 "partial write: field type
+  conflict: ... dropped=<count>";
 - `max_body_bytes=N`: a larger request body is refused, 413.
 A test can make it fail (`outage("503")` or "429" (with Retry-After) or "403" answers that status,
 `outage("refuse")` drops connections unanswered) and end the outage (`outage(None)`).
@@ -83,11 +86,13 @@ class InfluxRecorder:
     validate: bool = False  # refuse a batch with unparsable lines (400), as InfluxDB does
     retention_s: float | None = None  # drop points older than this (422 partial write), as InfluxDB does
     max_body_bytes: int | None = None  # refuse larger request bodies (413)
+    check_field_types: bool = False  # drop points whose field changes type (422 partial write), as InfluxDB does
     refused_lines: list[str] = field(default_factory=list)  # lines answered 400 or dropped with a 422
     _failure: str | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _bodies: list[tuple[int, str]] = field(default_factory=list)  # (accepted_ns, text) not parsed yet
     _points: list[Point] = field(default_factory=list)
+    _field_types: dict[tuple[str, str], str] = field(default_factory=dict)  # (measurement, field) -> first type
 
     @property
     def points(self) -> list[Point]:
@@ -191,10 +196,16 @@ class InfluxRecorder:
                 self.failed_requests += 1
             return 400, "\n".join(f"unable to parse '{line}': {reason}" for line, reason in unparsable)
         old: list[str] = []
+        why = "points beyond retention policy"
         if self.retention_s is not None:
             cutoff_ns = accepted_ns - int(self.retention_s * 1e9)
             old = [line for line in lines if int(line.rsplit(" ", 1)[-1]) < cutoff_ns]
-            lines = [line for line in lines if int(line.rsplit(" ", 1)[-1]) >= cutoff_ns]
+        if self.check_field_types and not old:
+            conflicts = {line: conflict for line in lines if (conflict := self._type_conflict(line))}
+            old, why = list(conflicts), next(iter(conflicts.values()), why)
+        if old:
+            dropped = set(old)
+            lines = [line for line in lines if line not in dropped]
         with self._lock:
             self._bodies.append((accepted_ns, "\n".join(lines) if old else text))
             self.endpoints.append(path)
@@ -204,8 +215,21 @@ class InfluxRecorder:
             if old:
                 self.failed_requests += 1
         if old:
-            return 422, f"failure writing points to database: partial write: points beyond retention policy dropped={len(old)}"
+            return 422, f"failure writing points to database: partial write: {why} dropped={len(old)}"
         return 204, ""
+
+    def _type_conflict(self, line: str) -> str | None:
+        """InfluxDB's reason if a field of this line has another type than that field's first point."""
+        head, field_text, _ = _UNESCAPED_SPACE.split(line)
+        measurement = _UNESCAPED_COMMA.split(head)[0]
+        for part in _UNESCAPED_COMMA.split(field_text):
+            name, value = part.split("=", 1)
+            kind = "integer" if value.endswith("i") else "float"
+            known = self._field_types.setdefault((measurement, name), kind)
+            if known != kind:
+                return (f'field type conflict: input field "{name}" on measurement "{measurement}" is type {kind}, '
+                        f"already exists as type {known}")
+        return None
 
     @staticmethod
     def _unparsable(lines: list[str]) -> list[tuple[str, str]]:

@@ -5,11 +5,16 @@ fails the same way on every try, so retrying its batch would hold a write slot f
 slot held, stop the node. Instead:
 - when InfluxDB's message names the lines ("unable to parse '<line>': <reason>"), those are refused and
   the rest of the batch is written again;
-- when it only counts them ("partial write: points beyond retention policy dropped=N"), the batch is
-  bisected: each half is written again, a half accepted is done, a half refused whole (dropped = its size)
-  is refused, the others are split again, down to single points. Writing accepted points again is
-  harmless: a point is keyed by its series and sample time, so the second write overwrites the first.
-  k refused points among n cost about 2k log2(n) extra requests; a batch refused whole costs none.
+- when it counts points dropped for being older than the retention ("partial write: points beyond
+  retention policy dropped=N"), they are the N oldest of the request: InfluxDB drops every point older
+  than now - retention, and N points are older than a cut-off only if they are the N oldest (two points
+  of the same time are both older or both not). Those are refused and the rest written again; should the
+  rest be refused again (the cut-off moved on meanwhile), the same rules apply to it.
+- when it only counts them for another reason, the batch is bisected: each half is written again, a half
+  accepted is done, a half refused whole (dropped = its size) is refused, the others are split again,
+  down to single points. k refused points among n cost about 2k log2(n) extra requests.
+Writing accepted points again is harmless: a point is keyed by its series and sample time, so the second
+write overwrites the first (whether InfluxDB kept the rest of the first request or not).
 - 413 (too large) splits the batch in halves the same way; a single point too large is refused.
 Any other failure is the caller's to retry: `send` retries until it succeeds or raises to give up.
 """
@@ -40,9 +45,22 @@ def deliver(lines: list[str], send: Callable[[list[str]], object]) -> dict[int, 
                     groups.append(rest)
             elif error.dropped is not None and error.dropped >= len(group):
                 refused.update((i, str(error)) for i in group)
+            elif error.dropped and error.beyond_retention and (oldest := _oldest(group, lines, error.dropped)):
+                refused.update((i, str(error)) for i in oldest)
+                groups.append([i for i in group if i not in oldest])
             else:
                 groups.extend(_halves(group, refused, str(error)))
     return refused
+
+
+def _oldest(group: list[int], lines: list[str], count: int) -> set[int]:
+    """The indices of the `count` oldest points (a line protocol line ends with its timestamp); empty if a
+    line has no timestamp to compare."""
+    try:
+        stamps = {i: int(lines[i].rsplit(" ", 1)[1]) for i in group}
+    except (IndexError, ValueError):
+        return set()
+    return set(sorted(group, key=stamps.__getitem__)[:count])
 
 
 def _halves(group: list[int], refused: dict[int, str], reason: str) -> list[list[int]]:

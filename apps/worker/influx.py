@@ -56,12 +56,15 @@ class BatchTooLarge(SinkError):
 
 class PointsRefused(SinkError):
     """400/422: points refused for good. named: line index -> reason for the lines the message names;
-    dropped: how many points InfluxDB says it dropped (None when it does not say)."""
+    dropped: how many points InfluxDB says it dropped (None when it does not say); beyond_retention: they
+    were dropped for being older than the bucket's retention."""
 
     def __init__(self, message: str, named: dict[int, str], dropped: int | None) -> None:
         super().__init__(message)
         self.named = named
         self.dropped = dropped
+        # InfluxDB drops points older than now - retention: the dropped ones are the oldest of the request
+        self.beyond_retention = "beyond retention policy" in message
 
 
 class InfluxSink:

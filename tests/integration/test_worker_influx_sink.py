@@ -39,7 +39,7 @@ def test_a_batch_is_one_gzipped_write_with_every_point_to_the_1x_endpoint() -> N
         assert recorder.distinct_points() == {("car 1", 1_700_000_000_000_000_000 + i) for i in range(3)}
 
 
-def test_points_beyond_retention_are_found_by_bisection_and_the_rest_written() -> None:
+def test_points_beyond_retention_are_the_oldest_and_the_rest_is_written() -> None:
     old = {3, 17, 18, 40}
     lines = points(64, old)
     with InfluxRecorder(token=TOKEN, retention_s=3600) as recorder:
@@ -50,9 +50,24 @@ def test_points_beyond_retention_are_found_by_bisection_and_the_rest_written() -
                                      "to database: partial write: points beyond retention policy dropped=4")
         refused = deliver(lines, sink(recorder.url).write)
         assert set(refused) == old
-        assert all("points beyond retention policy dropped=1" in reason for reason in refused.values())
+        assert all("points beyond retention policy dropped=4" in reason for reason in refused.values())
         assert {p.tags["vehicle"] for p in recorder.points} == {f"car-{i}" for i in range(64) if i not in old}
-        assert recorder.requests < 2 * len(old) * 6 + 2  # about 2k log2(n), not one request per point
+        assert recorder.requests == 3  # the first write above, then the batch and its rest
+
+
+def test_points_refused_by_count_for_another_reason_are_found_by_bisection() -> None:
+    lines = points(64)
+    conflicting = {5, 6, 33}
+    for i in conflicting:  # an integer where the field holds floats: InfluxDB drops the point (422)
+        lines[i] = lines[i].replace("anomaly_score=0.5", "anomaly_score=1i")
+    with InfluxRecorder(token=TOKEN, check_field_types=True) as recorder:
+        sink(recorder.url).write(points(1))  # the field's type is float from now on
+        refused = deliver(lines, sink(recorder.url).write)
+        assert set(refused) == conflicting
+        assert all('field type conflict: input field "anomaly_score" on measurement "prediction" is type integer'
+                   in reason for reason in refused.values())
+        assert {p.tags["vehicle"] for p in recorder.points} == {f"car-{i}" for i in range(64) if i not in conflicting}
+        assert recorder.requests < 2 * len(conflicting) * 6 + 2  # about 2k log2(n), not one request per point
 
 
 def test_a_batch_wholly_beyond_retention_is_refused_in_one_request() -> None:
