@@ -125,8 +125,8 @@ def load_drives(paths: Sequence[str], stderr: TextIO) -> tuple[list[Drive], int]
             drive = read_drive(file)
         except DriveFormatError as error:
             raise UsageError(f"not an Idneo log: {error}") from None
-        except UnicodeDecodeError:
-            raise UsageError(f"not an Idneo log: {file}: not UTF-8 text") from None
+        except OSError as error:
+            raise UsageError(f"cannot read {file}: {error.strerror}") from None
         for problem in drive.problems:
             print(f"{PROG}: warning: {problem} (row skipped)", file=stderr)
         malformed += len(drive.problems)
@@ -180,9 +180,7 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr
     try:
         targets = _targets(args)
         drives, malformed = load_drives(args.paths, stderr)
-        samples_by_drive = [drive_samples(drive, args.window) for drive in drives]
-        if not any(samples_by_drive):
-            raise UsageError("the logs hold no readings to replay")
+        samples_by_drive = [drive_samples(drive, args.window) for drive in drives]  # read_drive: never empty
     except UsageError as error:
         print(f"{PROG}: error: {error}", file=stderr)
         return EXIT_USAGE

@@ -11,7 +11,7 @@ import yaml
 from harness.checks import ALL_CHECKS, CHECKS_NEEDING_SHARED, SHARED, crd_schemas, manifest
 from harness.run import Evaluation, evaluate
 from infra import catalog
-from tests.conftest import needs_shared
+from tests.conftest import need_shared, needs_shared
 from tests.support.graph import named, on_cluster, waits_for
 from tests.support.stacks import core_cluster, edge_site, write_stack
 
@@ -112,8 +112,8 @@ def test_a_site_profile_overrides_the_stacks(waves_stack: Evaluation) -> None:
 
 @pytest.mark.parametrize("check", sorted(ALL_CHECKS))
 def test_the_waves_stack_passes_every_check(waves_stack: Evaluation, check: str) -> None:
-    if check in CHECKS_NEEDING_SHARED and not SHARED.is_dir():
-        pytest.skip(f"no shared data folder at {SHARED}")
+    if check in CHECKS_NEEDING_SHARED:
+        need_shared()
     assert ALL_CHECKS[check](waves_stack) == []
 
 
@@ -167,8 +167,8 @@ def test_fleet_yaml_partitions_the_rollout_by_wave_as_the_bundle_crd_allows(flee
 
 @pytest.mark.parametrize("check", sorted(ALL_CHECKS))
 def test_the_fleet_stack_passes_every_check(fleet_stack: Evaluation, check: str) -> None:
-    if check in CHECKS_NEEDING_SHARED and not SHARED.is_dir():
-        pytest.skip(f"no shared data folder at {SHARED}")
+    if check in CHECKS_NEEDING_SHARED:
+        need_shared()
     assert ALL_CHECKS[check](fleet_stack) == []
 
 

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.checks import ALL_CHECKS, CHECKS_NEEDING_SHARED, SHARED
+from harness.checks import ALL_CHECKS, CHECKS_NEEDING_SHARED
 from harness.run import Evaluation, evaluate
+from tests.conftest import need_shared
 from tests.support.graph import named, on_cluster, waits_for
 from tests.support.stacks import core_cluster, many_sites, write_stack
 
@@ -50,6 +51,6 @@ def test_the_last_wave_waits_for_every_gate(hundred: Evaluation) -> None:
 
 @pytest.mark.parametrize("check", sorted(ALL_CHECKS))
 def test_a_hundred_sites_pass_every_check(hundred: Evaluation, check: str) -> None:
-    if check in CHECKS_NEEDING_SHARED and not SHARED.is_dir():
-        pytest.skip(f"no shared data folder at {SHARED}")
+    if check in CHECKS_NEEDING_SHARED:
+        need_shared()
     assert ALL_CHECKS[check](hundred) == []

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from harness.checks import ALL_CHECKS, CHECKS_NEEDING_SHARED, SHARED, check_deterministic
+from harness.checks import ALL_CHECKS, CHECKS_NEEDING_SHARED, check_deterministic
 from harness.run import Evaluation, evaluate
+from tests.conftest import need_shared
 from tests.program.conftest import STACKS
 
 
@@ -16,8 +17,8 @@ def test_the_three_environments_exist() -> None:
 @pytest.mark.parametrize("stack", STACKS)
 @pytest.mark.parametrize("check", sorted(ALL_CHECKS))
 def test_stack_passes_check(evaluations: dict[str, Evaluation], stack: str, check: str) -> None:
-    if check in CHECKS_NEEDING_SHARED and not SHARED.is_dir():
-        pytest.skip(f"no shared data folder at {SHARED}")
+    if check in CHECKS_NEEDING_SHARED:
+        need_shared()
     evaluation = evaluations[stack]
     assert len(evaluation.resources) > 10
     assert ALL_CHECKS[check](evaluation) == []
