@@ -45,18 +45,22 @@ def entries(server: RedisServer, node: str = "edge-1") -> list[Measurement]:
     return [Measurement.from_fields(fields) for _, fields in server.client().xrange(stream_key(node))]
 
 
-def test_replays_every_window_of_a_drive_into_the_stream(redis_server: RedisServer, drives: Path) -> None:
-    path = SAMPLE_DRIVE
-    expected = drive_samples(read_drive(path), 1.0)
-    code, out, err = run_cli(str(path), "--endpoint", redis_server.url, "--speed", "max")
+def test_replays_every_window_of_a_drive_into_the_stream(redis_server: RedisServer) -> None:
+    expected = drive_samples(read_drive(SAMPLE_DRIVE), 1.0)
+    code, out, err = run_cli(str(SAMPLE_DRIVE), "--endpoint", redis_server.url, "--speed", "max",
+                             "--start", "2026-01-31T09:00:00+01:00")
     assert (code, err) == (0, "")
     got = entries(redis_server)
     assert [m.values for m in got] == [s.values for s in expected]
-    offsets_ns = [m.sample_time_ns - got[0].sample_time_ns for m in got]
-    assert offsets_ns == [round(s.offset_s * 1e9) - round(expected[0].offset_s * 1e9) for s in expected]
+    start_ns = 1_769_846_400 * 10**9
+    assert [m.sample_time_ns for m in got] == [start_ns + round(s.offset_s * 1e9) for s in expected]
     lines = out.splitlines()
     assert lines[0].startswith(f"sent {len(expected)} samples in ")
-    assert lines[1:] == [f"  stream -> edge-1 ({redis_server.url}): {len(expected)}", "malformed rows skipped: 0"]
+    assert lines[1:] == [f"  stream -> edge-1 ({redis_server.url}): {len(expected)}",
+                         f"not sent: 0 of {len(expected)} planned samples",
+                         ("replay start: 2026-01-31T08:00:00Z (--start 2026-01-31T08:00:00Z writes the same sample "
+                         "times again)"),
+                         "malformed rows skipped: 0"]
 
 
 def test_many_vehicles_get_distinct_ids_and_spread_send_times(redis_server: RedisServer, drives: Path) -> None:
