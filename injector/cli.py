@@ -221,7 +221,9 @@ def print_summary(sender: Sender, outcome: Outcome, stdout: TextIO) -> None:
         for sink in sender.sinks:
             print(f"  {sink.name} -> {link.node} ({link.target.shown}): {sender.sent[(sink.name, link.node)]}",
                   file=stdout)
-    print(f"not sent: {outcome.planned - samples} of {outcome.planned} planned samples", file=stdout)
+    in_doubt = sum(link.in_doubt for link in sender.links)
+    doubt = f" ({in_doubt} of them in doubt: their connection broke, Redis may have them)" if in_doubt else ""
+    print(f"not sent: {outcome.planned - samples} of {outcome.planned} planned samples{doubt}", file=stdout)
     start = iso_utc(outcome.start_ns)
     print(f"replay start: {start} (--start {start} writes the same sample times again)", file=stdout)
     for link in sender.links:

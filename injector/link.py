@@ -92,6 +92,12 @@ class Link:
         first = self.queued[0].sink.name if self.queued else None
         return sum(1 for item in self.queued if item.sink.name == first)
 
+    @property
+    def in_doubt(self) -> int:
+        """Of the unsent samples, those a broken pipeline may have delivered (Redis may have them)."""
+        first = self.queued[0].sink.name if self.queued else None
+        return sum(1 for item in self.queued if item.sink.name == first and item.in_doubt)
+
     def flush(self, stop: threading.Event | None = None, wait: bool = False) -> None:
         """Send what is queued. Without `wait`, at most one attempt, none while backing off. With `wait`,
         retry until everything is in Redis, `stop` is set, or the node is gone past retry_for_s (RedisGone)."""
