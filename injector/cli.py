@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import decimal
 import math
 import os
 import re
@@ -48,6 +49,8 @@ from injector.sinks import SINK_NAMES, make_sink
 PROG = "s6g-inject"
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_REDIS_GONE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 MAX_START_NS = 2**62  # leaves room for any drive before InfluxDB's int64 nanoseconds run out
+_EPOCH = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
+_FRACTION = re.compile(r"(?<=\d\d:\d\d:\d\d)[.,](\d+)")  # the seconds' fraction of an ISO-8601 time
 DEFAULT_URL = "redis://127.0.0.1:6379/0"
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*(ms|s|m|h)?\s*$")
 _UNIT_S = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
@@ -78,24 +81,30 @@ def parse_speed(text: str) -> float:
 
 
 def parse_start(text: str) -> int:
-    """The replay's time origin in ns since the epoch: ISO-8601 with a UTC offset, or epoch seconds."""
+    """The replay's time origin in ns since the epoch: ISO-8601 with a UTC offset, or epoch seconds (both to the ns)."""
     hint = "an ISO-8601 time with its UTC offset, e.g. 2026-01-31T08:00:00Z, or epoch seconds, e.g. 1769846400"
+    text = text.strip()
     try:
-        seconds = float(text)
+        start_ns = int(decimal.Decimal(text).scaleb(9).to_integral_value()) if _EPOCH.match(text) else _iso_ns(text)
     except ValueError:
-        try:
-            moment = dt.datetime.fromisoformat(text.strip())
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"not a start time: {text!r} ({hint})") from None
-        if moment.tzinfo is None:  # the same replay on machines in other time zones must give the same points
-            raise argparse.ArgumentTypeError(f"start time without a UTC offset: {text!r} ({hint})") from None
-        delta = moment - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-        start_ns = (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1_000
-    else:
-        start_ns = round(seconds * 1e9) if math.isfinite(seconds) else -1
+        raise argparse.ArgumentTypeError(f"not a start time: {text!r} ({hint})") from None
+    if start_ns is None:  # the same replay on machines in other time zones must give the same points
+        raise argparse.ArgumentTypeError(f"start time without a UTC offset: {text!r} ({hint})")
     if not 0 < start_ns < MAX_START_NS:
-        raise argparse.ArgumentTypeError(f"start time out of range: {text!r} (after 1970, before 2116)")
+        raise argparse.ArgumentTypeError(f"start time out of range: {text!r} (after 1970 and before 2116)")
     return start_ns
+
+
+def _iso_ns(text: str) -> int | None:
+    """ns since the epoch of an ISO-8601 time (None without a UTC offset); datetime keeps only microseconds,
+    so the fraction of a second is read here."""
+    fraction = _FRACTION.search(text)
+    moment = dt.datetime.fromisoformat(_FRACTION.sub("", text, count=1))
+    if moment.tzinfo is None:
+        return None
+    delta = moment - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+    sub_second = int(fraction.group(1)[:9].ljust(9, "0")) if fraction else 0
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + sub_second
 
 
 def iso_utc(ns: int) -> str:
