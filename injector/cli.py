@@ -240,8 +240,10 @@ def print_summary(sender: Sender, outcome: Outcome, stdout: TextIO) -> None:
             print(f"redis outages on {link.node}: {link.reconnects}; {link.resent} in-doubt samples sent again, "
                   f"{link.already_there} of them already in Redis", file=stdout)
     print(f"malformed rows skipped: {outcome.malformed}", file=stdout)
-    if outcome.interrupted:
+    if outcome.interrupted and not any(link.queued for link in sender.links):
         print("interrupted: stopped after flushing the queued samples", file=stdout)
+    elif outcome.interrupted:
+        print("interrupted: stopped while a node was unreachable; its queued samples were not sent", file=stdout)
 
 
 def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -173,3 +174,17 @@ def test_entries_another_writer_put_ahead_do_not_swallow_the_replay(redis_server
     ours = Counter((m.vehicle_id, m.sample_time_ns) for m in (Measurement.from_fields(f) for _, f in entries[1:]))
     assert ours == planned(1)[0]
     assert all(int(entry_id.split(b"-")[0]) >= ahead_ms for entry_id, _ in entries)
+
+
+def test_ctrl_c_while_redis_is_down_stops_at_once_and_counts_what_was_not_sent(redis_server: RedisServer) -> None:
+    injector = start_injector("--endpoint", redis_server.url, "--speed", "max", "--vehicles", "40")
+    wait_for(lambda: stream_length(redis_server) > 2_000, 60, "the replay to be under way")
+    kill_9(redis_server)
+    time.sleep(1.0)  # retrying now (for up to 60 s)
+    injector.send_signal(signal.SIGINT)
+    out, err = injector.communicate(timeout=10)
+    assert injector.returncode == 130, err
+    lines = out.splitlines()
+    assert lines[-1] == "interrupted: stopped while a node was unreachable; its queued samples were not sent"
+    not_sent = re.search(r"^not sent: (\d+) of (\d+) planned samples", out, re.MULTILINE)
+    assert not_sent and int(not_sent[1]) > 0 and int(not_sent[1]) + int(out.split()[1]) == int(not_sent[2])
