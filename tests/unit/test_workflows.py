@@ -49,10 +49,13 @@ def test_actionlint_catches_a_broken_workflow(tmp_path: Path) -> None:
     broken = tmp_path / ".github" / "workflows" / "broken.yml"
     broken.parent.mkdir(parents=True)
     broken.write_text("on: push\njobs:\n  a:\n    runs-on: ubuntu-24.04\n    steps:\n"
-                      "      - run: echo ${{ github.event.pull_request.title }}\n      - uses: actions/checkout\n")
+                      "      - run: echo ${{ github.event.pull_request.title }}\n      - uses: actions/checkout\n"
+                      "      - run: |\n          for f in $(ls *.txt); do echo \"$f\"; done\n")
     result = actionlint(broken)
     assert result.returncode == 1
     assert "potentially untrusted" in result.stdout and "ref is missing" in result.stdout
+    # the shell bug is shellcheck's finding: proof that actionlint ran it
+    assert "shellcheck reported issue in this script: SC2045" in result.stdout
 
 
 @pytest.mark.parametrize("name", sorted(p.name for p in WORKFLOWS.glob("*.yml")))
