@@ -34,8 +34,13 @@ class EntryIdClock:
 
     def skip_past(self, top: str) -> None:
         """Hand out IDs above `top` from now on (another writer put entries ahead of ours)."""
-        ms, seq = (int(part) for part in top.split("-"))
-        self.ms, self.seq = max((self.ms, self.seq), (ms, seq))
+        self.ms, self.seq = max((self.ms, self.seq), id_key(top))
+
+
+def id_key(entry_id: str) -> tuple[int, int]:
+    """An entry ID as a comparable (ms, sequence)."""
+    ms, seq = entry_id.split("-")
+    return int(ms), int(seq)
 
 
 def is_stale_id(reply: object) -> bool:

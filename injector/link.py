@@ -25,7 +25,7 @@ from redis.retry import Retry
 from apps.contracts import Measurement, stream_key
 from apps.redisconn import RedisTarget, connect, describe_error
 from apps.worker.backoff import Backoff
-from injector.entry_ids import EntryIdClock, is_stale_id, is_transient
+from injector.entry_ids import EntryIdClock, id_key, is_stale_id, is_transient
 from injector.sinks import Sink, SinkUnavailable
 
 # The client must not retry a pipeline on its own: it would resend commands this module counts as fresh.
@@ -66,6 +66,7 @@ class Link:
     down_since: float | None = None
     next_attempt: float = 0.0
     refused_for_now: redis.RedisError | None = None  # a transient reply in the last attempt
+    last_acknowledged: str = "0-0"  # the highest entry ID Redis said it has
 
     def open(self, sinks: Sequence[Sink]) -> None:
         """Connect and check the server takes every sink's commands (fails at once: a wrong URL is likelier
@@ -126,6 +127,8 @@ class Link:
         """One pipeline of everything queued; keeps what Redis did not take. Raises on a broken connection."""
         assert self.client is not None, "open() first"
         self.refused_for_now = None
+        if self.down_since is not None:
+            self._check_nothing_acknowledged_was_lost()
         for _ in range(MAX_REBASES):
             pipe = self.client.pipeline(transaction=False)
             spans = []
@@ -151,6 +154,8 @@ class Link:
         stale = bool(errors) and all(is_stale_id(error) for error in errors)
         if not errors or (stale and item.in_doubt):
             self.sent[item.sink.name] += 1
+            if item.sink.ordered:
+                self.last_acknowledged = item.entry_id
             self.resent += item.in_doubt
             self.already_there += stale  # the broken pipeline had run it: Redis has this very entry
         elif stale:
@@ -162,10 +167,25 @@ class Link:
         else:
             raise ReplayFailure(f"{self.target.shown}: {errors[0]}")
 
-    def _move_past_other_writers(self, items: list[Queued]) -> None:
+    def _stream_top(self) -> str:
+        """The highest entry ID the node's stream ever had (it survives trimming); 0-0 if there is no stream."""
         assert self.client is not None
-        top = self.client.xinfo_stream(stream_key(self.node))["last-generated-id"]
-        self.clock.skip_past(top.decode() if isinstance(top, bytes) else str(top))
+        try:
+            top = self.client.xinfo_stream(stream_key(self.node))["last-generated-id"]
+        except redis.ResponseError:  # no such key
+            return "0-0"
+        return top.decode() if isinstance(top, bytes) else str(top)
+
+    def _check_nothing_acknowledged_was_lost(self) -> None:
+        """A Redis without persistence comes back without what it acknowledged; say so (it cannot be undone)."""
+        top = self._stream_top()
+        if id_key(top) < id_key(self.last_acknowledged):
+            self.log(f"warning: {self.node}: redis at {self.target.address} came back without entries it had "
+                     f"acknowledged (its stream {stream_key(self.node)} ends at {top}, the injector had sent up to "
+                     f"{self.last_acknowledged}): those samples are lost; give it persistence (appendonly yes)")
+
+    def _move_past_other_writers(self, items: list[Queued]) -> None:
+        self.clock.skip_past(self._stream_top())
         now_ms = time.time_ns() // 1_000_000
         for item in items:
             item.entry_id = self.clock.next_id(now_ms)
@@ -190,3 +210,4 @@ class Link:
         self.log(f"{self.node} ({self.target.shown}) answers again after {time.monotonic() - self.down_since:.1f} s")
         self.down_since = None
         self.backoff.reset()
+

@@ -77,7 +77,7 @@ def test_many_vehicles_get_distinct_ids_and_spread_send_times(redis_server: Redi
     assert all(times == sorted(times) for times in by_vehicle.values())
 
 
-def test_handover_moves_each_vehicle_between_nodes_on_schedule(redis_server: RedisServer, drives: Path) -> None:
+def test_handover_moves_each_vehicle_between_nodes_on_schedule(redis_server: RedisServer) -> None:
     path = SAMPLE_DRIVE
     code, out, _ = run_cli(str(path), "--endpoint", f"rpi-a={redis_server.url}",
                            "--endpoint", f"rpi-b={redis_server.url.replace('/0', '/1')}", "--vehicles", "2",
@@ -100,7 +100,7 @@ def test_handover_moves_each_vehicle_between_nodes_on_schedule(redis_server: Red
     assert "rpi-a" in out and "rpi-b" in out
 
 
-def test_pubsub_frames_decode_with_pandas_like_the_seed(redis_server: RedisServer, drives: Path) -> None:
+def test_pubsub_frames_decode_with_pandas_like_the_seed(redis_server: RedisServer) -> None:
     subscriber = redis_server.client().pubsub()
     subscriber.subscribe(PUBSUB_CHANNEL)
     assert subscriber.get_message(timeout=2)["type"] == "subscribe"  # type: ignore[index]
@@ -116,7 +116,7 @@ def test_pubsub_frames_decode_with_pandas_like_the_seed(redis_server: RedisServe
     assert redis_server.client().exists(stream_key("edge-1")) == 0  # only the asked-for sink
 
 
-def test_timeseries_on_a_server_without_the_module_is_a_clear_error(redis_server: RedisServer, drives: Path) -> None:
+def test_timeseries_on_a_server_without_the_module_is_a_clear_error(redis_server: RedisServer) -> None:
     code, _, err = run_cli(str(SAMPLE_DRIVE), "--endpoint", redis_server.url, "--sink", "timeseries")
     assert code == 1
     assert err == (f"s6g-inject: error: {redis_server.url}: the server has no TimeSeries module "
@@ -124,13 +124,13 @@ def test_timeseries_on_a_server_without_the_module_is_a_clear_error(redis_server
 
 
 @pytest.mark.parametrize("password", ["wrong-password", None])
-def test_wrong_or_missing_password(redis_server: RedisServer, drives: Path, password: str | None) -> None:
+def test_wrong_or_missing_password(redis_server: RedisServer, password: str | None) -> None:
     code, _, err = run_cli(str(SAMPLE_DRIVE), "--endpoint", redis_server.url, password=password)
     assert code == 1
     assert err == f"s6g-inject: error: {redis_server.url}: authentication failed (check REDIS_PASSWORD)\n"
 
 
-def test_password_file_flag(redis_server: RedisServer, drives: Path, tmp_path: Path) -> None:
+def test_password_file_flag(redis_server: RedisServer, tmp_path: Path) -> None:
     secret = tmp_path / "password"
     secret.write_text(TEST_PASSWORD + "\n")
     code, _, err = run_cli(str(SAMPLE_DRIVE), "--endpoint", redis_server.url, "--password-file", str(secret),
@@ -139,7 +139,7 @@ def test_password_file_flag(redis_server: RedisServer, drives: Path, tmp_path: P
     assert len(entries(redis_server)) > 0
 
 
-def test_unreachable_server(drives: Path) -> None:
+def test_unreachable_server() -> None:
     port = free_port()
     code, _, err = run_cli(str(SAMPLE_DRIVE), "--endpoint", f"redis://127.0.0.1:{port}/0")
     assert code == 1
@@ -160,7 +160,15 @@ def test_not_an_idneo_log_is_a_usage_error(tmp_path: Path) -> None:
     assert err == f"s6g-inject: error: not an Idneo log: {bad}:1: no 'STAMP, <sensor>' column pairs in the header\n"
 
 
-def test_malformed_row_is_warned_skipped_counted(redis_server: RedisServer, drives: Path, tmp_path: Path) -> None:
+def test_a_log_with_headers_but_no_readings_is_a_usage_error_naming_it(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"".join(SAMPLE_DRIVE.read_bytes().splitlines(keepends=True)[:2]))
+    code, out, err = run_cli(str(SAMPLE_DRIVE), str(empty))
+    assert (code, out) == (2, "")
+    assert err == f"s6g-inject: error: not an Idneo log: {empty}: no readings: a header but no sample rows\n"
+
+
+def test_malformed_row_is_warned_skipped_counted(redis_server: RedisServer, tmp_path: Path) -> None:
     lines = (SAMPLE_DRIVE).read_text().splitlines(keepends=True)
     cells = lines[4].split(",")
     cells[2] = "abc"  # the vehicle speed of line 5
@@ -183,7 +191,7 @@ def test_maxlen_trims_the_stream(redis_server: RedisServer, drives: Path) -> Non
     assert sent > 1000 and length < 300  # approximate trimming drops whole macro nodes of 100 entries
 
 
-def test_speed_factor_paces_the_sends(redis_server: RedisServer, drives: Path) -> None:
+def test_speed_factor_paces_the_sends(redis_server: RedisServer) -> None:
     code, _, _ = run_cli(str(SAMPLE_DRIVE), "--endpoint", redis_server.url, "--speed", "20", "--duration", "20s")
     assert code == 0
     ids = [entry_id for entry_id, _ in redis_server.client().xrange(stream_key("edge-1"))]
@@ -191,7 +199,7 @@ def test_speed_factor_paces_the_sends(redis_server: RedisServer, drives: Path) -
     assert last_ms - first_ms >= 800  # 19 s of drive at 20x: about 0.95 s of wall time, never less
 
 
-def test_ctrl_c_flushes_prints_summary_and_exits_130(redis_server: RedisServer, drives: Path) -> None:
+def test_ctrl_c_flushes_prints_summary_and_exits_130(redis_server: RedisServer) -> None:
     env = {**os.environ, "REDIS_PASSWORD": TEST_PASSWORD}
     process = subprocess.Popen([sys.executable, "-m", "injector", str(SAMPLE_DRIVE), "--endpoint",
                                 redis_server.url, "--speed", "5"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -210,7 +218,7 @@ def test_ctrl_c_flushes_prints_summary_and_exits_130(redis_server: RedisServer, 
     assert err == ""
 
 
-def test_tls_endpoint_with_the_ca_from_the_environment(drives: Path, tmp_path: Path) -> None:
+def test_tls_endpoint_with_the_ca_from_the_environment(tmp_path: Path) -> None:
     need_binary("openssl", "Debian package openssl")
     tls = make_test_certificates(tmp_path / "tls")
     with RedisServer(password=TEST_PASSWORD, folder=tmp_path / "redis", tls=tls) as server:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -109,6 +110,7 @@ def test_every_planned_sample_arrives_once_through_a_redis_outage(redis_server: 
     assert before_outage < sum(expected.values())  # the outage came mid-replay
     assert observed(redis_server) == expected
     assert outages_line(out)[0] >= 1
+    assert "came back without entries" not in err  # the append-only file kept everything Redis acknowledged
     assert f"sent {sum(expected.values())} samples in " in out and "not sent: 0 of " in out
 
 
@@ -188,3 +190,17 @@ def test_ctrl_c_while_redis_is_down_stops_at_once_and_counts_what_was_not_sent(r
     assert lines[-1] == "interrupted: stopped while a node was unreachable; its queued samples were not sent"
     not_sent = re.search(r"^not sent: (\d+) of (\d+) planned samples", out, re.MULTILINE)
     assert not_sent and int(not_sent[1]) > 0 and int(not_sent[1]) + int(out.split()[1]) == int(not_sent[2])
+
+
+def test_a_redis_that_comes_back_empty_is_reported(redis_server: RedisServer) -> None:
+    injector = start_injector("--endpoint", redis_server.url, "--speed", "max", "--vehicles", "40")
+    wait_for(lambda: stream_length(redis_server) > 2_000, 60, "the replay to be under way")
+    kill_9(redis_server)
+    shutil.rmtree(redis_server.folder / "appendonlydir")  # it comes back empty, as a Redis without persistence does
+    redis_server.start()
+    _, err = injector.communicate(timeout=120)
+    assert injector.returncode == 0, err
+    assert re.search(rf"^s6g-inject: warning: edge-1: redis at 127.0.0.1:{redis_server.port} came back without entries "
+                     rf"it had acknowledged \(its stream {stream_key('edge-1')} ends at 0-0, the injector had sent up "
+                     r"to \d+-\d+\): those samples are lost; give it persistence \(appendonly yes\)$", err, re.MULTILINE)
+    assert 0 < stream_length(redis_server) < sum(planned(40)[0].values())
