@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import re
+import select
 import shutil
 import signal
 import subprocess
@@ -204,3 +205,23 @@ def test_a_redis_that_comes_back_empty_is_reported(redis_server: RedisServer) ->
                      rf"it had acknowledged \(its stream {stream_key('edge-1')} ends at 0-0, the injector had sent up "
                      r"to \d+-\d+\): those samples are lost; give it persistence \(appendonly yes\)$", err, re.MULTILINE)
     assert 0 < stream_length(redis_server) < sum(planned(40)[0].values())
+
+
+def test_a_replica_promoted_under_the_injector(redis_server: RedisServer, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    with RedisServer(password=TEST_PASSWORD, folder=tmp_path / "replica") as replica:
+        client = replica.client()
+        client.config_set("masterauth", TEST_PASSWORD)
+        client.replicaof("127.0.0.1", redis_server.port)  # the injector's node is a replica: writes are refused
+        wait_for(lambda: client.info("replication")["master_link_status"] == "up", 30, "the replica to sync")
+        injector = start_injector("--endpoint", replica.url, "--speed", "max", "--vehicles", "2")
+        assert injector.stderr is not None
+        ready, _, _ = select.select([injector.stderr], [], [], 60)
+        warning = injector.stderr.readline() if ready else "(nothing in 60 s)"
+        assert warning.startswith(f"s6g-inject: warning: edge-1: {replica.url}: You can't write against a read only "
+                                  "replica.; retrying for up to 60 s (--retry-for) with "), warning
+        assert stream_length(replica) == 0
+        client.replicaof("NO", "ONE")  # failover: the replica becomes the primary at the same address
+        out, err = injector.communicate(timeout=60)
+        assert injector.returncode == 0, err
+        assert observed(replica) == planned(2)[0]
+        assert outages_line(out)[0] == 1
