@@ -18,7 +18,7 @@ from typing import NoReturn
 
 import pytest
 
-from harness.checks import IDNEO_DRIVES, SHARED
+from harness.paths import IDNEO_DRIVES, SHARED
 
 # Where a binary that a dev dependency installs lives (hadolint, actionlint), besides PATH.
 VENV_BIN = Path(sys.executable).parent

@@ -11,7 +11,7 @@ import pytest
 
 from apps.model.synthetic import simulate, write_csv
 from apps.testing.redis_server import TEST_PASSWORD, RedisServer
-from harness.run import PROJECT_ROOT
+from harness.paths import PROJECT_ROOT
 from tests.conftest import need_binary
 
 # The data path needs *a* drive, not a particular one: the committed synthetic drive, so these tests never skip.

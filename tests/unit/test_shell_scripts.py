@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.run import PROJECT_ROOT
+from harness.paths import PROJECT_ROOT
 from tests.conftest import need_binary
 
 SHELLS = ("sh", "bash", "dash", "ksh")
