@@ -9,12 +9,14 @@ import pytest
 
 from apps.model.condition import ConditionModel
 from apps.model.drives import RecordedDrive, sample_drives
+from apps.model.synthetic import simulate, write_csv
 from apps.model.training import TrainingConfig, fit
 from harness.checks import IDNEO_DRIVES
+from harness.paths import PROJECT_ROOT
 
 TINY = TrainingConfig(num_boost_round=8, calibration_folds=3)
-DRIVES = IDNEO_DRIVES / "ateca_R4_2.0l_TDI"
-MODEL_DRIVES = ("DS1_stopped_with_ignition_on_25Mar24_153740.CSV", "DS2_national_road_90km_h_max_25Jan24_153019.csv")
+# The committed synthetic drive: tests that need *a* drive never skip
+SAMPLE_DRIVE = PROJECT_ROOT / "data" / "synthetic_drive.csv"
 
 
 @pytest.fixture(scope="session")
@@ -29,14 +31,12 @@ def tiny_model(drives: list[RecordedDrive]) -> ConditionModel:
 
 @pytest.fixture(scope="session")
 def trained_model(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """A small real model (5 rounds), trained by the model package's own entry point on two of the drives."""
-    if not DRIVES.is_dir():
-        pytest.skip(f"the shared Idneo drives are not at {DRIVES}")
+    """A small real model (5 rounds), trained by the model package's own entry point on two synthetic drives."""
     folder = tmp_path_factory.mktemp("model")
     drives = folder / "drives"
     drives.mkdir()
-    for name in MODEL_DRIVES:
-        (drives / name).symlink_to(DRIVES / name)
+    (drives / SAMPLE_DRIVE.name).symlink_to(SAMPLE_DRIVE)
+    write_csv(simulate(600.0, 2), drives / "synthetic_2.csv", 2)
     result = subprocess.run([sys.executable, "-m", "apps.model.train", "--drives", str(drives), "--out", str(folder),
                              "--rounds", "5", "--no-evaluation", "--version", "test-5"],
                             capture_output=True, text=True, timeout=300, check=False)

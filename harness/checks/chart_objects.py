@@ -32,7 +32,7 @@ CHART_OBJECTS: dict[str, tuple[ChartObject, ...]] = {
     "mlflow": (ChartObject("Service", "mlflow", (80,)),),
     "jupyterhub": (ChartObject("Service", "proxy-public", (80,)), ChartObject("Service", "hub", (8081,))),
     "seaweedfs": (ChartObject("Service", "seaweedfs-admin", (23646,)), ChartObject("Service", "seaweedfs-s3", (8333,))),
-    # release `minio`: the chart's fullname is the release's name
+    # release "minio": the chart's fullname is the release name; its console Service adds "-console"
     "minio": (ChartObject("Service", "minio", (9000,)), ChartObject("Service", "minio-console", (9001,))),
 }
 

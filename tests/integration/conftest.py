@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from apps.testing.redis_server import TEST_PASSWORD, RedisServer
-from tests.model_fixtures import DRIVES, trained_model  # noqa: F401 (pytest finds fixtures by name)
+from tests.conftest import need_binary
+from tests.model_fixtures import SAMPLE_DRIVE, trained_model  # noqa: F401 (trained_model: a fixture, by name)
+from tests.support.worker_runs import recorder, start_worker  # noqa: F401 (the worker tests' fixtures, by name)
+
+# The data path needs *a* drive, not a particular one: the committed synthetic drive, so these tests never skip.
+SAMPLE_DRIVES = SAMPLE_DRIVE.parent
 
 
 def _need_redis() -> None:
-    if shutil.which("redis-server") is None:
-        pytest.skip("redis-server is not installed (Debian package redis-server)")
+    need_binary("redis-server", "Debian package redis-server")
 
 
 @pytest.fixture
@@ -27,8 +30,5 @@ def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
 
 @pytest.fixture
 def drives() -> Path:
-    if not DRIVES.is_dir():
-        pytest.skip(f"the shared Idneo drives are not at {DRIVES}")
-    return DRIVES
-
-
+    """A folder of Idneo logs (one: the synthetic drive)."""
+    return SAMPLE_DRIVES

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import itertools
 import os
-import shutil
 import time
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
@@ -24,6 +23,7 @@ from apps.testing.tls import client_certificate, make_test_certificates
 from harness.loopback import LoopbackServer
 from harness.run import Evaluation, evaluate
 from infra.components import remote_write, stack_ca
+from tests.conftest import need_binary
 from tests.support.prometheus import PrometheusServer
 from tests.support.stack_runtime import (
     config_map_data,
@@ -38,8 +38,7 @@ from tests.support.stack_runtime import (
 )
 from tests.support.tls_gateway import TlsGateway
 
-pytestmark = [pytest.mark.integration,
-              pytest.mark.skipif(shutil.which("prometheus") is None, reason="Debian package prometheus missing")]
+pytestmark = pytest.mark.integration
 SITE = "edge-a"
 
 
@@ -66,6 +65,8 @@ class CountingWorker(LoopbackServer):
 
 @pytest.fixture(scope="module")
 def edge() -> Evaluation:
+    need_binary("prometheus", "Debian package prometheus")
+    need_binary("openssl", "Debian package openssl")
     evaluation = evaluate("edge")
     assert evaluation.error is None, evaluation.error
     return evaluation

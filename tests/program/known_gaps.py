@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import pytest
-
 from harness.checks import ALL_CHECKS, CHECKS_NEEDING_SHARED
 from harness.paths import SHARED
 from harness.run import Evaluation
+from tests.conftest import need_shared
 
 
 @dataclass(frozen=True)
@@ -32,6 +31,13 @@ def known(check: str, problem: str) -> bool:
 
 def unexpected_problems(check: str, evaluation: Evaluation) -> list[str]:
     """A check's problems on an evaluation, less the known gaps (skips a check that needs absent shared data)."""
-    if check in CHECKS_NEEDING_SHARED and not SHARED.is_dir():
-        pytest.skip(f"no shared data folder at {SHARED}")
+    if check in CHECKS_NEEDING_SHARED:
+        need_shared()
     return [problem for problem in ALL_CHECKS[check](evaluation) if not known(check, problem)]
+
+
+def every_unexpected_problem(evaluation: Evaluation) -> dict[str, list[str]]:
+    """The problems of every check, less the known gaps, by check (checks that need absent shared data left out)."""
+    runnable = [check for check in ALL_CHECKS if check not in CHECKS_NEEDING_SHARED or SHARED.is_dir()]
+    found = {check: [p for p in ALL_CHECKS[check](evaluation) if not known(check, p)] for check in runnable}
+    return {check: problems for check, problems in found.items() if problems}

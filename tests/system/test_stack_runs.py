@@ -10,7 +10,6 @@ starts and stops its own worker and sets the registry's alias as it needs it.
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 import time
@@ -24,14 +23,13 @@ from apps.rollout import gate_check
 from apps.testing.tls import make_test_certificates
 from harness.query import objects
 from harness.run import evaluate
-from tests.model_fixtures import DRIVES
+from tests.conftest import need_binary
+from tests.model_fixtures import SAMPLE_DRIVE
 from tests.system.image_venv import image_app, image_venv
 from tests.system.local_stack import LocalStack
 
-pytestmark = [pytest.mark.integration, pytest.mark.skipif(
-    not all(shutil.which(tool) for tool in ("redis-server", "prometheus", "openssl")),
-    reason="needs Debian's redis-server, prometheus and openssl (make test-deps)")]
-REPLAYED = DRIVES / "DS2_national_road_90km_h_max_25Mar24_133516.CSV"
+pytestmark = pytest.mark.integration
+REPLAYED = SAMPLE_DRIVE  # a committed drive in the Idneo format: the test never needs the shared folder
 # The gate as rendered, but quick: its stack timeout is 900 s and its interval 15 s
 QUICK = {"INTERVAL_SECONDS": "1", "MAX_PREDICTION_AGE_SECONDS": "10", "WINDOW_SECONDS": "30"}
 
@@ -44,6 +42,8 @@ def image(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 @pytest.fixture(scope="module", params=["dev", "edge"])
 def stack(request: pytest.FixtureRequest, image: tuple[Path, Path], trained_model: str,
           tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    for binary in ("redis-server", "prometheus", "openssl"):
+        need_binary(binary, "make test-deps")
     evaluation = evaluate(request.param)
     assert evaluation.error is None, evaluation.error
     local = LocalStack(evaluation, tmp_path_factory.mktemp(request.param), *image)
@@ -148,9 +148,9 @@ def test_without_the_published_model_the_worker_predicts_nothing_and_the_gate_fa
         stack.stop("worker")
 
 
+@pytest.mark.parametrize("stack", ["edge"], indirect=True)  # a single-cluster stack has no remote write
 def test_when_the_core_refuses_the_sites_remote_write_the_gate_fails(stack: LocalStack) -> None:
-    if not stack.through_gateway:
-        pytest.skip("a single-cluster stack has no remote write: its Prometheus scrapes the worker itself")
+    assert stack.through_gateway
     publish(stack, SERVING_ALIAS)
     foreign = make_test_certificates(stack.folder / "foreign-ca")  # a certificate the stack's CA did not sign
     refused = LocalStack.start_prometheus(stack, client=foreign)

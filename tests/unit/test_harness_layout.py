@@ -71,9 +71,12 @@ def test_a_check_importing_the_registry_back_is_caught(tmp_path: Path) -> None:
     ]
 
 
-def test_every_check_has_its_own_module() -> None:
+def test_every_check_has_its_own_module_importing_no_other_check() -> None:
     from harness.checks import ALL_CHECKS
 
     modules = [check.__module__ for check in ALL_CHECKS.values()]
     assert len(set(modules)) == len(modules)
     assert all(module.startswith("harness.checks.") for module in modules)
+    graph = import_graph(ROOT)
+    assert {module: graph[module] & {*modules, "harness.checks"} for module in modules
+            if graph[module] & {*modules, "harness.checks"}} == {}  # a check stands on the query API, not on another

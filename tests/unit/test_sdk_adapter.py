@@ -3,12 +3,15 @@ piece of the adapter doing its job on a small program run under mocks."""
 
 from __future__ import annotations
 
+import re
 import textwrap
+import tomllib
 from pathlib import Path
 
 import pytest
 
 from harness import sdk
+from harness.paths import PROJECT_ROOT
 from harness.run import evaluate, is_secret, wrap_secret
 
 # The signature the SDK wraps a secret under in the inputs a mock sees (documented in DESIGN.md).
@@ -20,6 +23,14 @@ def test_the_installed_sdk_is_in_the_range_the_adapter_was_written_for() -> None
     assert sdk.version_supported(version), (
         f"pulumi {'.'.join(map(str, version))} is outside {sdk.SDK_RANGE}: re-check every use in harness/sdk.py, "
         "then move SDK_RANGE and the range in pyproject.toml together")
+
+
+def test_the_project_pins_the_same_range() -> None:
+    """pyproject.toml and the adapter move together: a wider pin would install an SDK nobody checked."""
+    project = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text())
+    [pin] = [dep for dep in project["project"]["dependencies"] if re.match(r"pulumi[<>=]", dep)]
+    low, high = sdk.SDK_RANGE
+    assert pin == f"pulumi>={'.'.join(map(str, low))},<{'.'.join(map(str, high))}"
 
 
 @pytest.mark.parametrize(("version", "supported"), [

@@ -9,9 +9,11 @@ import sys
 import numpy as np
 import pytest
 
-mlflow = pytest.importorskip("mlflow")
-pytest.importorskip("moto.server")
-boto3 = pytest.importorskip("boto3")
+from tests.conftest import need_module
+
+mlflow = need_module("mlflow", "extra model")
+need_module("moto.server", "dev dependency moto[server]")
+boto3 = need_module("boto3", "extra apps")
 
 from apps.contracts import SERVING_BUCKET, serving_location
 from apps.model import load_model
