@@ -169,10 +169,11 @@ def test_when_the_core_refuses_the_sites_remote_write_the_gate_fails(stack: Loca
 
 
 def test_the_workloads_run_in_the_images_own_dependency_set(image: tuple[Path, Path]) -> None:
-    """What the worker starts with above is the apps extra alone: no mlflow, no Pulumi, no dev tools."""
+    """What the worker starts with above is the image's: the apps extra (and the project's base dependencies,
+    which `uv sync --no-install-project` installs too), no model extra (mlflow), no dev tools (moto)."""
     python, app = image
     probe = "import importlib.util as u, sys; print([m for m in sys.argv[1:] if u.find_spec(m)])"
-    result = subprocess.run([str(python), "-c", probe, "mlflow", "pulumi", "moto", "lightgbm", "boto3", "redis"],
+    result = subprocess.run([str(python), "-c", probe, "mlflow", "moto", "pytest", "lightgbm", "boto3", "redis"],
                             env={"PYTHONPATH": str(app), "PATH": "/usr/bin:/bin"}, capture_output=True, text=True,
                             timeout=60, check=True)
     assert result.stdout.strip() == "['lightgbm', 'boto3', 'redis']"
