@@ -35,21 +35,27 @@ test-deps:
 render: install
 	.venv/bin/python -m harness.render --out build/render $(if $(filter-out all,$(STACK)),--stack $(STACK))
 
-define require_passphrase
+# Checked before anything is installed: the Pulumi CLI first (nothing works without it), then the passphrase.
+define require_pulumi
+	@command -v pulumi >/dev/null || { \
+	  echo "make $@: the Pulumi CLI is not installed (https://www.pulumi.com/docs/install/)." >&2; \
+	  echo "  'make render STACK=$(STACK)' shows what the stack would create without it and without a cluster." >&2; \
+	  exit 2; }
 	@if [ -z "$$PULUMI_CONFIG_PASSPHRASE" ] && [ -z "$$PULUMI_CONFIG_PASSPHRASE_FILE" ]; then \
-	  echo "set PULUMI_CONFIG_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE_FILE): it encrypts this stack's secrets" >&2; \
+	  echo "make $@: set PULUMI_CONFIG_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE_FILE): it encrypts this stack's secrets." >&2; \
+	  echo "  'make render STACK=$(STACK)' shows what the stack would create without it and without a cluster." >&2; \
 	  exit 2; fi
-	@command -v pulumi >/dev/null || { echo "the Pulumi CLI is not installed: https://www.pulumi.com/docs/install/" >&2; exit 2; }
+	@$(MAKE) --no-print-directory install
 	mkdir -p .pulumi-state
 	pulumi stack select $(STACK) --create --secrets-provider passphrase
 endef
 
-preview: install
-	$(require_passphrase)
+preview:
+	$(require_pulumi)
 	pulumi preview --stack $(STACK) --diff --policy-pack policy
 
-up: install
-	$(require_passphrase)
+up:
+	$(require_pulumi)
 	pulumi up --stack $(STACK) --policy-pack policy
 
 # What a change does to every cluster, against a base revision: BASE=origin/main make render-diff
