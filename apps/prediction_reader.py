@@ -42,16 +42,21 @@ def _any_of(column: str, values: Sequence[str]) -> str:
     return "(" + " or ".join(f"r[{_flux_string(column)}] == {_flux_string(v)}" for v in values) + ")"
 
 
+# A replay faster than real time stamps its samples ahead of now (sample time = replay start + drive time).
+DEFAULT_STOP = "1d"
+
+
 def predictions_query(bucket: str, start: str = "-24h", fields: Sequence[str] = (),
-                      vehicles: Sequence[str] = ()) -> str:
-    """Flux for the prediction points since `start` (-24h, RFC3339), optionally only some fields and vehicles."""
+                      vehicles: Sequence[str] = (), stop: str = DEFAULT_STOP) -> str:
+    """Flux for the prediction points from `start` to `stop` (-24h, 1d, RFC3339), optionally some fields and
+    vehicles only."""
     conditions = [f"r._measurement == {_flux_string(PREDICTION_MEASUREMENT)}"]
     if fields:
         conditions.append(_any_of("_field", fields))
     if vehicles:
         conditions.append(_any_of("vehicle", vehicles))
     return (f"from(bucket: {_flux_string(bucket)})\n"
-            f"  |> range(start: {start})\n"
+            f"  |> range(start: {start}, stop: {stop})\n"
             f"  |> filter(fn: (r) => {' and '.join(conditions)})\n"
             '  |> pivot(rowKey: ["_time"], columnKey: ["_field"], valueColumn: "_value")\n')
 

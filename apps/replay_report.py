@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from apps.contracts import SCORE_FIELD, SENSOR_NAMES, reconstructed_field
-from apps.prediction_reader import InfluxSource, PredictionReadError, predictions_query, read_predictions
+from apps.prediction_reader import DEFAULT_STOP, InfluxSource, PredictionReadError, predictions_query, read_predictions
 
 DEFAULT_SENSORS = ("vehicle_speed", "engine_torque")
 PANEL_SIZE_IN = (4.2, 2.2)
@@ -35,7 +35,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--bucket", default=env("INFLUX_BUCKET", "predictions"), help="default from INFLUX_BUCKET")
     parser.add_argument("--token-variable", default="INFLUX_TOKEN",
                         help="the environment variable that holds a token allowed to read the bucket")
-    parser.add_argument("--start", default="-1h", help="Flux range start: -1h, -30m, or an RFC3339 time")
+    parser.add_argument("--start", default="-1h", help="Flux range start: --start=-1h, --start=-30m, or an RFC3339 time")
+    parser.add_argument("--stop", default=DEFAULT_STOP,
+                        help="Flux range stop; after now, as a replay faster than real time stamps samples ahead")
     parser.add_argument("--vehicle", action="append", default=[], help="only this vehicle (repeatable)")
     parser.add_argument("--sensors", default=",".join(DEFAULT_SENSORS),
                         help=f"comma-separated sensors whose estimates to draw, of: {', '.join(SENSOR_NAMES)}")
@@ -106,13 +108,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                              f"bucket {args.bucket!r} (or name another with --token-variable)")
         source = InfluxSource(args.influx_url, token, args.org, args.bucket, args.token_variable)
         query = predictions_query(args.bucket, args.start, [*map(reconstructed_field, sensors), SCORE_FIELD],
-                                  args.vehicle)
+                                  args.vehicle, args.stop)
         predictions = read_predictions(source, query)
     except (ValueError, PredictionReadError) as error:
         print(f"s6g-replay-report: {error}", file=sys.stderr)
         return 2
     if predictions.empty:
-        print(f"s6g-replay-report: no prediction points in bucket {args.bucket!r} since {args.start} at "
+        print(f"s6g-replay-report: no prediction points in bucket {args.bucket!r} from {args.start} to {args.stop} at "
               f"{args.influx_url}; did the replay run (and the worker write)? Widen --start if it was earlier",
               file=sys.stderr)
         return 1

@@ -3,7 +3,7 @@
 Supported (anything else is refused with the construct named, as InfluxDB refuses a bad query):
 
     from(bucket: "<bucket>")
-      |> range(start: <-duration | RFC3339 | 0>, stop: <... | now()>)   stop optional (now)
+      |> range(start: <-duration | duration | RFC3339 | 0>, stop: <... | now()>)   stop optional (now)
       |> filter(fn: (r) => <r.col or r["col"]> ==|!= "<string>" [and|or ...], parentheses allowed)
       |> pivot(rowKey: [...], columnKey: ["_field"], valueColumn: "_value")            optional, last
 
@@ -147,6 +147,8 @@ def _time(text: str, now_ns: int) -> int:
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
+        if _DURATION.match(text):  # a positive duration: after now
+            return now_ns + _duration(text)
         raise FluxError(f"range(): cannot read the time {text!r} (use -24h, 0, now() or RFC3339)") from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
