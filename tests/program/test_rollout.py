@@ -10,7 +10,7 @@ import yaml
 
 from harness.checks import ALL_CHECKS, CHECKS_NEEDING_SHARED, SHARED, crd_schemas, manifest
 from harness.run import Evaluation, evaluate
-from infra import catalog
+from infra.config import ImagesConfig
 from tests.conftest import needs_shared
 from tests.support.graph import named, on_cluster, waits_for
 from tests.support.stacks import core_cluster, edge_site, write_stack
@@ -31,7 +31,8 @@ def waves_stack(tmp_path_factory: pytest.TempPathFactory) -> Evaluation:
                 edge_site("site-b", 1, profile="minimal"), edge_site("site-x", 1, excluded=True),
                 edge_site("site-c", 2)]
     path = write_stack(tmp_path_factory.mktemp("stacks"), "waves", clusters,
-                       rollout={"gate": {"maxErrorRate": 0.02, "maxPredictionAgeSeconds": 90, "timeoutSeconds": 600}})
+                       rollout={"gate": {"maxErrorRate": 0.02, "maxPredictionAgeSeconds": 90, "timeoutSeconds": 600}},
+                       images={"registry": "registry.example.org/lab", "tag": "sha-abc1234"})
     evaluation = evaluate("waves", stack_file=path)
     assert evaluation.error is None, evaluation.error
     return evaluation
@@ -63,7 +64,10 @@ def test_the_gate_job_is_small_pinned_non_root_and_fails_once(evaluations: dict[
     pod = spec["template"]["spec"]
     assert pod["securityContext"]["runAsNonRoot"] is True and pod["automountServiceAccountToken"] is False
     [container] = pod["containers"]
-    assert container["image"] == catalog.IMAGES["rollout-gate"].ref and ":latest" not in container["image"]
+    # our apps image, as the worker's (the stack's `images`, defaults here), run as a module of it
+    assert container["image"] == ImagesConfig().ref("apps") and ":latest" not in container["image"]
+    assert container["command"] == ["python", "-m", "apps.rollout.gate_check"]
+    assert "volumes" not in pod and "volumeMounts" not in container  # no script ConfigMap any more
     assert set(container["resources"]) == {"requests", "limits"}
     env = {item["name"]: item["value"] for item in container["env"]}
     assert env["SITES"] == "edge-a" and env["WAVE"] == "wave-0"
@@ -94,6 +98,11 @@ def test_a_paused_site_keeps_what_it_runs_and_is_not_gated(waves_stack: Evaluati
     env = {e["name"]: e["value"] for e in manifest(gate_job(waves_stack, 0))["spec"]["template"]["spec"]
            ["containers"][0]["env"]}
     assert env["SITES"] == "site-a"
+
+
+def test_every_gate_runs_the_stacks_apps_image(waves_stack: Evaluation) -> None:
+    images = {manifest(job)["spec"]["template"]["spec"]["containers"][0]["image"] for job in gate_jobs(waves_stack)}
+    assert images == {"registry.example.org/lab/success6g-edge-apps:sha-abc1234"}
 
 
 def test_an_excluded_site_is_not_built_at_all(waves_stack: Evaluation) -> None:
