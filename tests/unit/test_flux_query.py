@@ -79,10 +79,10 @@ def test_times_are_rfc3339_nano_without_trailing_zeros() -> None:
     ('from(bucket: "b") |> range(start: -1h) |> filter(fn: (r) => r._value > 3)', "unsupported expression at '> 3'"),
     ('from(bucket: "b") |> range(start: -1h) |> filter(fn: (r) => (r._field == "x")', "a parenthesis is not closed"),
     ('from(bucket: "b") |> range(start: -1h) |> filter(fn: (x) => x._field == "x")', "expected fn: (r) =>"),
-    ('from(bucket: "b") |> range(start: -1h) |> pivot(rowKey: ["_time"], columnKey: ["vehicle"], '
-     'valueColumn: "_value")', 'only columnKey: ["_field"]'),
-    ('from(bucket: "b") |> range(start: -1h) |> pivot(rowKey: ["_time"], columnKey: ["_field"], '
-     'valueColumn: "_value") |> filter(fn: (r) => r.vehicle == "a")', "pivot() must be the last"),
+    (('from(bucket: "b") |> range(start: -1h) |> pivot(rowKey: ["_time"], columnKey: ["vehicle"], '
+     'valueColumn: "_value")'), 'only columnKey: ["_field"]'),
+    (('from(bucket: "b") |> range(start: -1h) |> pivot(rowKey: ["_time"], columnKey: ["_field"], '
+     'valueColumn: "_value") |> filter(fn: (r) => r.vehicle == "a")'), "pivot() must be the last"),
 ])
 def test_queries_outside_the_subset_are_refused_by_name(query: str, message: str) -> None:
     with pytest.raises(FluxError, match=re.escape(message)):
