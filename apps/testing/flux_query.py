@@ -176,7 +176,7 @@ def _pivot(text: str) -> tuple[str, ...]:
 _TOKEN = re.compile(r'\s*(\(|\)|==|!=|"(?:[^"\\]|\\.)*"|r\.\w+|r\["[^"]+"\]|\band\b|\bor\b)')
 
 
-def _lambda(text: str) -> Callable[[dict[str, str]], bool]:
+def _lambda(text: str) -> Predicate:
     body = _named(text, "fn", "filter")
     head, arrow, expression = body.partition("=>")
     if not arrow or head.strip().replace(" ", "") != "(r)":
@@ -201,33 +201,29 @@ def _tokens(text: str) -> list[str]:
 
 
 Predicate = Callable[[dict[str, str]], bool]
+Parsed = tuple[Predicate, list[str]]  # a predicate and the tokens after it
 
 
-def _either(left: Predicate, right: Predicate) -> Predicate:
-    return lambda row: left(row) or right(row)
+def _joined(tokens: list[str], word: str, operand: Callable[[list[str]], Parsed]) -> Parsed:
+    """operand (word operand)*: `and` binds tighter than `or` because _or's operand is _and."""
+    parts = [operand(tokens)]
+    while parts[-1][1][:1] == [word]:
+        parts.append(operand(parts[-1][1][1:]))
+    predicates, rest = [p for p, _ in parts], parts[-1][1]
+    if word == "or":
+        return (lambda row: any(p(row) for p in predicates)), rest
+    return (lambda row: all(p(row) for p in predicates)), rest
 
 
-def _both(left: Predicate, right: Predicate) -> Predicate:
-    return lambda row: left(row) and right(row)
+def _or(tokens: list[str]) -> Parsed:
+    return _joined(tokens, "or", _and)
 
 
-def _or(tokens: list[str]) -> tuple[Callable[[dict[str, str]], bool], list[str]]:
-    left, tokens = _and(tokens)
-    while tokens[:1] == ["or"]:
-        right, tokens = _and(tokens[1:])
-        left = _either(left, right)
-    return left, tokens
+def _and(tokens: list[str]) -> Parsed:
+    return _joined(tokens, "and", _atom)
 
 
-def _and(tokens: list[str]) -> tuple[Callable[[dict[str, str]], bool], list[str]]:
-    left, tokens = _atom(tokens)
-    while tokens[:1] == ["and"]:
-        right, tokens = _atom(tokens[1:])
-        left = _both(left, right)
-    return left, tokens
-
-
-def _atom(tokens: list[str]) -> tuple[Callable[[dict[str, str]], bool], list[str]]:
+def _atom(tokens: list[str]) -> Parsed:
     if tokens[:1] == ["("]:
         inner, rest = _or(tokens[1:])
         if rest[:1] != [")"]:

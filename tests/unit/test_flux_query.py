@@ -34,6 +34,14 @@ def test_range_and_filters_select_points_per_series() -> None:
     assert table.group == {"_start", "_stop", "_field", "_measurement", "model_version", "site", "vehicle"}
 
 
+def test_and_binds_tighter_than_or() -> None:
+    result = select('from(bucket: "b") |> range(start: -1h) |> filter(fn: (r) => r._measurement == "prediction" '
+                    'and r.vehicle == "car-1" or r.vehicle == "car-2" and r._field == "anomaly_score")')
+    series = sorted((table.rows[0]["vehicle"], table.rows[0]["_field"]) for table in result)
+    assert series == [("car-1", "anomaly_score"), ("car-1", "reconstructed__vehicle_speed"),
+                      ("car-2", "anomaly_score")]
+
+
 def test_not_equal_and_the_stop_bound() -> None:
     result = select(f'from(bucket: "b") |> range(start: 0, stop: {rfc3339(NOW - 9 * SECOND)}) '
                     '|> filter(fn: (r) => r._measurement != "other" and r._field == "anomaly_score")')
