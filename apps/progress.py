@@ -5,7 +5,8 @@
         tick()  # deep inside the loop, wherever one step ends
 
 `tick()` advances the innermost `tracked` block of this context and does nothing outside one, so library
-code can mark its steps without taking a parameter for it. The line is drawn on stderr only when stderr
+code can mark its steps without taking a parameter for it; `say(text)` prints a line without breaking the
+progress line. The line is drawn on stderr only when stderr
 is a terminal: logs, pipes, CI and notebooks stay as they were.
 """
 
@@ -101,6 +102,17 @@ def tracked(total: int, what: str, unit: str, stream: TextIO | None = None,
     finally:
         _ACTIVE.reset(token)
         progress.finish()
+
+
+def say(text: str) -> None:
+    """print(text) without breaking a progress line on the terminal: clear it, print, draw it again below."""
+    shown = [progress for progress in _ACTIVE.get() if progress is not None]
+    if shown:
+        shown[-1].stream.write("\r\x1b[K")
+        shown[-1].stream.flush()
+    print(text, flush=True)
+    if shown:
+        shown[-1]._draw()
 
 
 def tick(steps: int = 1) -> None:

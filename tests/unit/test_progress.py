@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 
-from apps.progress import duration_text, tick, tracked
+from apps.progress import duration_text, say, tick, tracked
 
 
 class Terminal(io.StringIO):
@@ -69,3 +69,20 @@ def test_ticks_go_to_the_innermost_loop_and_nowhere_outside_one() -> None:
 
 def test_durations_read_as_a_person_says_them() -> None:
     assert [duration_text(s) for s in (0, 59.4, 65, 3725)] == ["0 s", "59 s", "1 min 05 s", "1 h 02 min"]
+
+
+def test_say_prints_a_line_above_the_progress_line(capsys) -> None:  # type: ignore[no-untyped-def]
+    screen, clock = Terminal(), Clock()
+    with tracked(2, "evaluation", "boosters", stream=screen, clock=clock):
+        tick()
+        say("  held out DS1: 37 s")
+    assert capsys.readouterr().out == "  held out DS1: 37 s\n"
+    frames = screen.getvalue().split("\r")
+    line = "evaluation: 1/2 boosters (50%), 0 s elapsed, about 0 s left\x1b[K"
+    # the line is cleared before the text is printed and drawn again after it (then once more at the end)
+    assert frames[-4:] == [line, "\x1b[K", line, line + "\n"]
+
+
+def test_say_outside_a_tracked_loop_is_print(capsys) -> None:  # type: ignore[no-untyped-def]
+    say("plain")
+    assert capsys.readouterr().out == "plain\n"
