@@ -46,6 +46,7 @@ class Progress:
     done: int = 0
     started: float = field(init=False)
     _drawn_at: float = field(init=False, default=float("-inf"))
+    _ended: bool = field(init=False, default=False)  # the line is complete and the cursor is below it
 
     def __post_init__(self) -> None:
         self.started = self.clock()
@@ -61,18 +62,25 @@ class Progress:
     def advance(self, steps: int = 1) -> None:
         self.done = min(self.total, self.done + steps)
         now = self.clock()
-        if now - self._drawn_at >= REDRAW_EVERY_S or self.done == self.total:
+        if self.done == self.total:
+            self.finish()  # at once: what the program prints next starts on a line of its own
+        elif now - self._drawn_at >= REDRAW_EVERY_S:
             self._draw()
             self._drawn_at = now
 
     def _draw(self) -> None:
+        if self._ended:
+            return
         self.stream.write(f"\r{self.line()}\x1b[K")  # \x1b[K: clear what a longer previous line left
         self.stream.flush()
 
     def finish(self) -> None:
+        if self._ended:
+            return
         self._draw()
         self.stream.write("\n")
         self.stream.flush()
+        self._ended = True
 
 
 def on_terminal(stream: TextIO) -> bool:

@@ -35,15 +35,16 @@ def test_a_terminal_sees_counts_elapsed_time_and_an_estimate() -> None:
     assert screen.getvalue().endswith("\n")  # the last line stays, the shell prompt starts below it
 
 
-def test_redraws_are_limited_but_the_last_step_is_always_shown() -> None:
+def test_redraws_are_limited_and_the_last_step_ends_the_line_at_once() -> None:
     screen, clock = Terminal(), Clock()
     with tracked(3, "evaluation", "boosters", stream=screen, clock=clock):
         tick()
         tick()  # same instant: not redrawn
-        tick()  # the last: drawn
+        tick()  # the last: drawn, and the line ended, so what the program prints next starts below it
+        assert screen.getvalue().endswith("evaluation: 3/3 boosters (100%), 0 s elapsed\x1b[K\n")
     frames = screen.getvalue().split("\r")
     assert [frame.split(" boosters")[0] for frame in frames[1:]] == ["evaluation: 0/3", "evaluation: 1/3",
-                                                                     "evaluation: 3/3", "evaluation: 3/3"]
+                                                                     "evaluation: 3/3"]
 
 
 def test_logs_pipes_and_tests_stay_quiet() -> None:
