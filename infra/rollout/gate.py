@@ -49,7 +49,7 @@ class HealthGateArgs:
     sites: tuple[str, ...]
     gate: GateConfig
     profile: ProfileName
-    fingerprint: str
+    fingerprint: pulumi.Input[str]  # the digest of what the wave deploys (infra/rollout/fingerprint.py)
     image: str  # our apps image (config.images.ref("apps")): a new tag brings a new gate and re-runs it
     gate_namespace: pulumi.Resource
     depends_on: list[pulumi.Resource]

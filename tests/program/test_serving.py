@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from harness.checks import ALL_CHECKS, HELM_RELEASE, unwrap_secrets
+from harness.checks import ALL_CHECKS
+from harness.graph import waits_for
+from harness.query import HELM_RELEASE, named, releases, unwrap_secrets
 from harness.run import Evaluation, Recorded, evaluate, stack_path
 from infra.components.dashboards import DASHBOARD_DIR
 
@@ -17,28 +19,15 @@ PROMETHEUS_RULE = "kubernetes:monitoring.coreos.com/v1:PrometheusRule"
 SECRET = "kubernetes:core/v1:Secret"
 
 
-def releases(evaluation: Evaluation, chart: str) -> list[Recorded]:
-    return [r for r in evaluation.of_type(HELM_RELEASE) if str(r.inputs["chart"]).rsplit("/", 1)[-1] == chart]
-
-
 def one(items: list[Recorded]) -> Recorded:
     assert len(items) == 1, [item.name for item in items]
     return items[0]
 
 
-def named(evaluation: Evaluation, name: str) -> Recorded:
-    return one([r for r in evaluation.resources if r.name == name])
-
-
 def upstream(evaluation: Evaluation, resource: Recorded) -> set[str]:
     """Names of everything a resource waits for, directly or through what it waits for."""
-    by_urn, seen, todo = evaluation.by_urn(), set(), list(resource.dependencies)
-    while todo:
-        urn = todo.pop()
-        if urn not in seen:
-            seen.add(urn)
-            todo.extend(by_urn[urn].dependencies if urn in by_urn else ())
-    return {by_urn[urn].name for urn in seen if urn in by_urn}
+    by_urn = evaluation.by_urn()
+    return {by_urn[urn].name for urn in waits_for(evaluation, resource)}
 
 
 @pytest.mark.parametrize(("stack", "mode"), [("dev", "Standard"), ("testing", "Standard"), ("edge", "Knative")])
