@@ -36,7 +36,7 @@ def waves_stack(tmp_path_factory: pytest.TempPathFactory) -> Evaluation:
                 edge_site("site-c", 2)]
     path = write_stack(tmp_path_factory.mktemp("stacks"), "waves", clusters,
                        rollout={"gate": {"maxErrorRate": 0.02, "maxPredictionAgeSeconds": 90, "timeoutSeconds": 600}},
-                       images={"registry": "registry.example.org/lab", "tag": "sha-abc1234"})
+                       images={"registry": "ghcr.io/lab-owner", "tag": "sha-abc1234"})
     evaluation = evaluate("waves", stack_file=path)
     assert evaluation.error is None, evaluation.error
     return evaluation
@@ -106,7 +106,7 @@ def test_a_paused_site_keeps_what_it_runs_and_is_not_gated(waves_stack: Evaluati
 
 def test_every_gate_runs_the_stacks_apps_image(waves_stack: Evaluation) -> None:
     images = {manifest(job)["spec"]["template"]["spec"]["containers"][0]["image"] for job in gate_jobs(waves_stack)}
-    assert images == {"registry.example.org/lab/success6g-edge-apps:sha-abc1234"}
+    assert images == {"ghcr.io/lab-owner/success6g-edge-apps:sha-abc1234"}
 
 
 def test_an_excluded_site_is_not_built_at_all(waves_stack: Evaluation) -> None:
