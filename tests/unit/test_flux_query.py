@@ -95,3 +95,18 @@ def test_times_are_rfc3339_nano_without_trailing_zeros() -> None:
 def test_queries_outside_the_subset_are_refused_by_name(query: str, message: str) -> None:
     with pytest.raises(FluxError, match=re.escape(message)):
         parse(query, NOW)
+
+
+def test_the_readers_query_selects_what_it_asks_for() -> None:
+    """apps.prediction_reader's Flux, run by the recorder's subset: the fields and vehicles asked, pivoted."""
+    from apps.prediction_reader import predictions_query
+
+    odd = Point("prediction", {"model_version": "m1", "site": "lab", "vehicle": 'car "3", left'},
+                {"anomaly_score": 7.0}, NOW - SECOND, 0)
+    query = predictions_query("predictions", "-1h", fields=["anomaly_score"], vehicles=["car-1", 'car "3", left'])
+    result = tables([*POINTS, odd], parse(query, NOW))
+    assert [(t.rows[0]["vehicle"], [r["anomaly_score"] for r in t.rows]) for t in result] == [
+        ('car "3", left', [7.0]), ("car-1", [0.5, 1.5, 2.5])]
+    assert all("reconstructed__vehicle_speed" not in t.columns for t in result)
+    vehicles = {row[-2] for row in csv.reader(io.StringIO(annotated_csv(result))) if row and row[0] == ""}
+    assert 'car "3", left' in vehicles  # a value with a quote and a comma survives the CSV
