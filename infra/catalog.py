@@ -94,7 +94,6 @@ IMAGES: dict[str, Image] = {
     "influxdb": Image("docker.io/library/influxdb", "2.7.12-alpine"),
     "postgres": Image("ghcr.io/cloudnative-pg/postgresql", "17.6-standard-trixie"),
     "jupyter-singleuser": Image("quay.io/jupyter/scipy-notebook", "2025-12-31"),
-    "rollout-gate": Image("docker.io/library/python", "3.13.9-slim-trixie"),  # runs apps/rollout/gate_check.py
 }
 
 
