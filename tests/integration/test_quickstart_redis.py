@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import shutil
 import subprocess
 import time
 from collections.abc import Iterator
@@ -15,10 +14,17 @@ import pytest
 import redis
 
 from apps.testing.redis_server import RedisServer, free_port
+from tests.conftest import need_binary
 
-pytestmark = [pytest.mark.integration,
-              pytest.mark.skipif(shutil.which("redis-server") is None or shutil.which("make") is None,
-                                 reason="needs redis-server (Debian package redis-server) and make")]
+pytestmark = [pytest.mark.integration]
+
+
+@pytest.fixture(autouse=True)
+def _binaries() -> None:
+    need_binary("redis-server", "Debian package redis-server")
+    need_binary("make", "Debian package make")
+
+
 ROOT = Path(__file__).resolve().parents[2]
 
 

@@ -16,6 +16,7 @@ from apps.testing.influx_recorder import InfluxRecorder
 from apps.testing.redis_server import TEST_PASSWORD, RedisServer, free_port
 from apps.testing.worker_process import WorkerProcess
 from injector.cli import main as inject_main
+from tests.conftest import need_module
 
 pytestmark = pytest.mark.integration
 DPI = 90  # what draw() saves with
@@ -55,7 +56,7 @@ def replayed(redis_server: RedisServer, drives: Path, trained_model: str, token:
 
 def test_the_report_draws_every_vehicle_of_a_real_replay(replayed: InfluxRecorder, tmp_path: Path,
                                                          capsys: pytest.CaptureFixture[str]) -> None:
-    matplotlib_image = pytest.importorskip("matplotlib.image")
+    matplotlib_image = need_module("matplotlib.image", "extra model")
     out = tmp_path / "report" / "replay.png"
     assert main(["--influx-url", replayed.url, "--start=-1h", "--out", str(out), "--threshold", "3"]) == 0
 
@@ -77,7 +78,7 @@ def test_the_report_draws_every_vehicle_of_a_real_replay(replayed: InfluxRecorde
 
 def test_only_the_chosen_vehicle_and_sensors(replayed: InfluxRecorder, tmp_path: Path,
                                             capsys: pytest.CaptureFixture[str]) -> None:
-    matplotlib_image = pytest.importorskip("matplotlib.image")
+    matplotlib_image = need_module("matplotlib.image", "extra model")
     vehicle = min({p.tags["vehicle"] for p in replayed.points})
     out = tmp_path / "one.png"
     assert main(["--influx-url", replayed.url, "--vehicle", vehicle, "--sensors", "engine_torque",

@@ -10,9 +10,15 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import need_binary
+
 MAKEFILE = Path(__file__).resolve().parents[2] / "Makefile"
 
-pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="no make binary")
+
+
+@pytest.fixture(autouse=True)
+def _make() -> None:
+    need_binary("make", "Debian package make")
 
 
 def run_make(target: str, folder: Path, path: str, **env: str) -> subprocess.CompletedProcess[str]:
