@@ -95,7 +95,6 @@ IMAGES: dict[str, Image] = {
     "postgres": Image("ghcr.io/cloudnative-pg/postgresql", "17.6-standard-trixie"),
     # the base of our notebook image (notebook.Dockerfile FROM; a test keeps them equal); JupyterHub runs ours
     "jupyter-singleuser": Image("quay.io/jupyter/scipy-notebook", "2025-12-31"),
-    "rollout-gate": Image("docker.io/library/python", "3.13.9-slim-trixie"),  # runs apps/rollout/gate_check.py
 }
 
 

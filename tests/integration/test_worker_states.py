@@ -15,6 +15,7 @@ import pytest
 from apps.contracts import CONSUMER_GROUP, Measurement, dead_letter_key
 from apps.testing.influx_recorder import InfluxRecorder
 from apps.testing.redis_server import RedisServer, free_port
+from tests.conftest import need_module
 from tests.support.worker_runs import STREAM, inject, pending, wait_for
 
 pytestmark = pytest.mark.integration
@@ -97,8 +98,8 @@ def test_redis_unreachable_at_start_is_said_at_once_and_on_each_change(
 
 @pytest.fixture
 def s3() -> Iterator[str]:
-    moto_server = pytest.importorskip("moto.server")
-    boto3 = pytest.importorskip("boto3")
+    moto_server = need_module("moto.server", "dev dependency moto[server]")
+    boto3 = need_module("boto3", "extra apps")
     port = free_port()
     server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=port)
     server.start()

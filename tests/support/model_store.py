@@ -1,8 +1,5 @@
-"""The model store's stand-ins: a local S3 (moto's server) and a real MLflow tracking server (sqlite) on it.
-
-Used by the model's integration tests and the system test. moto accepts any key pair; the tests pass
-generated ones, never real-looking secrets.
-"""
+"""The model store's stand-in: a real MLflow tracking server (sqlite), its artifacts in a local S3
+(tests/support/local_s3.py). Used by the model's integration tests and the system test."""
 
 from __future__ import annotations
 
@@ -16,33 +13,6 @@ from typing import Self
 
 from apps.testing.redis_server import free_port
 from tests.support.http_process import start_and_wait
-
-
-class MotoS3:
-    """moto's S3 server on a free loopback port, with the given buckets."""
-
-    def __init__(self, buckets: tuple[str, ...] = ()) -> None:
-        from moto.server import ThreadedMotoServer  # a dev dependency
-
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.buckets = buckets
-        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port)
-
-    def client(self, key_id: str = "moto", secret: str = "moto"):
-        import boto3
-
-        return boto3.client("s3", endpoint_url=self.url, aws_access_key_id=key_id, aws_secret_access_key=secret,
-                            region_name="us-east-1")
-
-    def __enter__(self) -> Self:
-        self._server.start()
-        for bucket in self.buckets:
-            self.client().create_bucket(Bucket=bucket)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.stop()
 
 
 class MlflowServer:

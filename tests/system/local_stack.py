@@ -41,7 +41,8 @@ from infra.components import influxdb, mlflow, monitoring, object_store, remote_
 from infra.components.edge_apps import NAMESPACE as EDGE_APPS
 from infra.components.vehicle_api import LOCAL_SERVICE, PORT
 from infra.rollout.gate import NAMESPACE as ROLLOUT
-from tests.support.model_store import MlflowServer, MotoS3
+from tests.support.local_s3 import LocalS3
+from tests.support.model_store import MlflowServer
 from tests.support.prometheus import PrometheusServer
 from tests.support.stack_runtime import (
     container_env,
@@ -102,7 +103,9 @@ class LocalStack:
     def start_services(self) -> LocalStack:
         buckets = object_store.Buckets()
         store_keys = self.secrets(self.core, mlflow.NAMESPACE)[object_store.CREDENTIALS_SECRET]
-        s3 = self.stack.enter_context(MotoS3(buckets=tuple(buckets.names())))
+        s3 = self.stack.enter_context(LocalS3())
+        for bucket in buckets.names():
+            s3.create_bucket(bucket)
         self.model_store_env = {**store_keys, "MLFLOW_S3_ENDPOINT_URL": s3.url, "AWS_DEFAULT_REGION": "us-east-1"}
         tracking = self.stack.enter_context(MlflowServer(self.folder / "mlflow", f"s3://{buckets.mlflow}",
                                                          self.model_store_env, proxied=False))

@@ -3,6 +3,7 @@ through load_model from the registry, from S3 and from a local folder: the same 
 
 from __future__ import annotations
 
+import io
 import subprocess
 import sys
 
@@ -13,14 +14,15 @@ from tests.conftest import need_module
 
 mlflow = need_module("mlflow", "extra model")
 need_module("moto.server", "dev dependency moto[server]")
-boto3 = need_module("boto3", "extra apps")
+need_module("minio", "dev dependency minio")
 
 from apps.contracts import SERVING_BUCKET, serving_location
 from apps.model import load_model
 from apps.model.loading import ModelNotFoundError
 from apps.model.pyfunc import input_frame, log_and_register, output_frame, publish, storage_uri
 from apps.model.registry import RegistryError
-from tests.support.model_store import MlflowServer, MotoS3
+from tests.support.local_s3 import LocalS3
+from tests.support.model_store import MlflowServer
 
 pytestmark = pytest.mark.integration
 BUCKET = "mlflow-artifacts"
@@ -28,20 +30,21 @@ BUCKET = "mlflow-artifacts"
 
 @pytest.fixture(scope="module")
 def s3():
-    with MotoS3(buckets=(BUCKET, SERVING_BUCKET)) as server:
+    """moto's S3 server, its bucket made with the minio client; MLflow and boto3 pointed at it."""
+    with LocalS3() as server:
         patch = pytest.MonkeyPatch()
-        # moto accepts any credentials; these name the test, they are not secrets
-        for key, value in {"AWS_ACCESS_KEY_ID": "moto-test", "AWS_SECRET_ACCESS_KEY": "moto-test",
-                           "AWS_DEFAULT_REGION": "us-east-1", "MLFLOW_S3_ENDPOINT_URL": server.url}.items():
+        for key, value in server.client_env.items():
             patch.setenv(key, value)
         patch.delenv("AWS_ENDPOINT_URL", raising=False)
-        yield server.url
+        server.create_bucket(BUCKET)
+        server.create_bucket(SERVING_BUCKET)
+        yield server
         patch.undo()
 
 
 @pytest.fixture(scope="module")
 def tracking_uri(s3, tmp_path_factory):
-    with MlflowServer(tmp_path_factory.mktemp("mlflow"), f"s3://{BUCKET}/mlflow", {}) as server:
+    with MlflowServer(tmp_path_factory.mktemp("mlflow"), f"s3://{BUCKET}/mlflow", s3.client_env) as server:
         mlflow.set_tracking_uri(server.url)
         patch = pytest.MonkeyPatch()
         patch.setenv("MLFLOW_TRACKING_URI", server.url)  # what load_model's registry client reads
@@ -56,8 +59,7 @@ def test_registered_s3_and_local_models_predict_the_same(tiny_model, drives, s3,
     assert version == "1"
 
     expected = tiny_model.predict(features)
-    listing = boto3.client("s3", endpoint_url=s3).list_objects_v2(Bucket=BUCKET)["Contents"]
-    keys = [item["Key"] for item in listing]
+    keys = s3.keys(BUCKET)
     mlflow_model_root = next(key for key in keys if key.endswith("/MLmodel")).rsplit("/", 1)[0]
     model_folder = next(key for key in keys if key.endswith("/model.json")).rsplit("/", 1)[0]
     # what KServe's storage initializer is pointed at (the stack's kserve.model.storageUri)
@@ -115,17 +117,16 @@ def test_publishing_moves_the_alias_and_replaces_the_serving_copy(tiny_model, s3
     examples = tiny_model_examples(tiny_model)
     first = log_and_register(folder, examples, "publish-test")
     assert publish("publish-test", first, "production") == serving_location("publish-test", "production")
-    store = boto3.client("s3", endpoint_url=s3)
     prefix = "publish-test/production/"
-    keys = {item["Key"] for item in store.list_objects_v2(Bucket=SERVING_BUCKET, Prefix=prefix)["Contents"]}
-    assert f"{prefix}MLmodel" in keys  # KServe's MLflow runtime needs the MLflow model folder itself
-    store.put_object(Bucket=SERVING_BUCKET, Key=f"{prefix}stale.txt", Body=b"from an older version")
+    assert f"{prefix}MLmodel" in s3.keys(SERVING_BUCKET, prefix)  # KServe's MLflow runtime needs the model folder
+    stale = b"from an older version"
+    s3.client().put_object(SERVING_BUCKET, f"{prefix}stale.txt", io.BytesIO(stale), len(stale))
 
     second = log_and_register(folder, examples, "publish-test")
     publish("publish-test", second, "production")
     client = mlflow.MlflowClient()
     assert client.get_model_version_by_alias("publish-test", "production").version == second
-    keys = {item["Key"] for item in store.list_objects_v2(Bucket=SERVING_BUCKET, Prefix=prefix)["Contents"]}
+    keys = s3.keys(SERVING_BUCKET, prefix)
     assert f"{prefix}stale.txt" not in keys and f"{prefix}MLmodel" in keys
 
     loaded = load_without_mlflow("models:/publish-test@production")
