@@ -5,7 +5,7 @@ Two real Prometheus processes (Debian's 2.42): the agent (--enable-feature=agent
 stack renders for edge-a, the receiver (--web.enable-remote-write-receiver) as the core's values enable it.
 The gateway's listener is played by tests/support/tls_gateway.py (TLS with the server certificate, a client
 certificate signed by the stack's CA required); the stack's CA and the site's client certificate, which
-pulumi-tls makes on a real run, are test certificates here. The gate script runs with the rendered Job's
+pulumi-tls makes on a real run, are test certificates here. The gate runs with the rendered Job's command and
 env (PROMETHEUS_URL mapped to the receiver, a short timeout), so its PromQL runs against a real Prometheus.
 """
 
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import sys
 import time
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
@@ -32,7 +33,7 @@ from tests.support.stack_runtime import (
     is_generated_pem,
     remote_write_config,
     rendered,
-    run_gate,
+    run_command,
     scrape_config,
     secret_data,
 )
@@ -82,10 +83,13 @@ def agent_config(edge: Evaluation, worker: str, gateway: str, files: dict[str, P
             "remote_write": [remote_write_config(entry, gateway, files)]}
 
 
+def gate_container(edge: Evaluation) -> dict:
+    [container] = rendered(edge, "Job", "wave-0-gate", "rollout", "core")["spec"]["template"]["spec"]["containers"]
+    return container
+
+
 def gate_env(edge: Evaluation, receiver: str, timeout_s: int) -> dict[str, str]:
-    job = rendered(edge, "Job", "wave-0-gate", "rollout", "core")
-    [container] = job["spec"]["template"]["spec"]["containers"]
-    env = container_env(container, {}, {})
+    env = container_env(gate_container(edge), {}, {})
     assert env["PROMETHEUS_URL"] == "http://kps-prometheus.monitoring.svc:9090" and env["SITES"] == SITE
     # the core Prometheus, on loopback; a short timeout and interval instead of the stack's 900 s and 15 s
     return {**os.environ, **env, "PROMETHEUS_URL": receiver, "TIMEOUT_SECONDS": str(timeout_s),
@@ -115,17 +119,9 @@ def run_wave(edge: Evaluation, tmp_path: Path, signed_by_the_stack: bool, gate_t
           CountingWorker() as worker):
         config = agent_config(edge, worker.url.removeprefix("http://"), f"127.0.0.1:{gateway.port}", files)
         with PrometheusServer(tmp_path / "agent", config, agent=True) as agent:
-            result = run_gate(tmp_path / "gate_check.py", gate_env(edge, receiver.url, gate_timeout_s),
-                              timeout_s=gate_timeout_s + 30)
+            result = run_command(gate_container(edge)["command"], Path(sys.executable),
+                                 gate_env(edge, receiver.url, gate_timeout_s), timeout_s=gate_timeout_s + 30)
             return result, receiver.query(f's6g_worker_predictions_written_total{{site="{SITE}"}}'), gateway, agent
-
-
-@pytest.fixture(autouse=True)
-def gate_script(edge: Evaluation, tmp_path: Path) -> None:
-    """The gate's script as the Job mounts it: the rendered ConfigMap's file."""
-    [volume] = rendered(edge, "Job", "wave-0-gate", "rollout", "core")["spec"]["template"]["spec"]["volumes"]
-    data = config_map_data(edge, volume["configMap"]["name"], "rollout", "core")
-    (tmp_path / "gate_check.py").write_text(data["gate_check.py"])
 
 
 def test_the_agent_writes_through_the_gateway_and_the_gate_passes(edge: Evaluation, tmp_path: Path) -> None:

@@ -9,15 +9,12 @@ entry's url and tlsConfig); everything else a real cluster adds is not.
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
 from harness.query import CONFIGMAP, SECRET, one, plain, releases
 from harness.run import GENERATED_SECRET_PREFIX, Evaluation
-
-GATE_SCRIPT_KEY = "gate_check.py"
 
 
 def rendered(evaluation: Evaluation, kind: str, name: str, namespace: str | None = None,
@@ -98,7 +95,9 @@ def remote_write_config(entry: dict[str, Any], address: str, files: dict[str, Pa
             "queue_config": {"batch_send_deadline": "1s"}}
 
 
-def run_gate(script: Path, env: dict[str, str], timeout_s: float) -> subprocess.CompletedProcess[str]:
-    """The gate Job's container: `python <mount>/gate_check.py`, with its env."""
-    return subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True,
+def run_command(command: list[str], python: Path, env: dict[str, str],
+                timeout_s: float) -> subprocess.CompletedProcess[str]:
+    """A container's `python ...` command run with the given interpreter (the image's environment)."""
+    assert command[0] == "python", command
+    return subprocess.run([str(python), *command[1:]], env=env, capture_output=True, text=True,
                           timeout=timeout_s, check=False)

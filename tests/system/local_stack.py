@@ -6,8 +6,8 @@ From the objects the program declares (harness.run.evaluate):
 - the inference worker: the image's entrypoint (python -m apps.worker) in the image's own environment
   (tests/system/image_venv.py), with the DaemonSet's env exactly (secretKeyRefs from the rendered Secrets'
   test values, envFrom ConfigMaps, spec.nodeName for the fieldRefs), ConfigMap volumes written as files;
-- the health gate: the Job's command, its script from the rendered ConfigMap, in a bare python3 (the Job's
-  image is plain python: stdlib only), with the Job's env.
+- the health gate: the Job's command (python -m apps.rollout.gate_check) in the image's environment, with
+  the Job's env.
 Stand-ins: moto's S3 for the object store, a real MLflow server (sqlite) on it, the InfluxDB recorder, Debian's
 Prometheus scraping the worker as its ServiceMonitor says with its PrometheusRule loaded (edge stacks: the
 site's agent remote-writing to the core's receiver through a client-certificate-checking stand-in for the
@@ -23,7 +23,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import time
 import urllib.request
 from dataclasses import dataclass, field
@@ -51,6 +50,7 @@ from tests.support.stack_runtime import (
     map_addresses,
     remote_write_config,
     rendered,
+    run_command,
     scrape_config,
 )
 from tests.support.tls_gateway import TlsGateway
@@ -246,17 +246,14 @@ class LocalStack:
                               env=env, capture_output=True, text=True, timeout=300, check=False)
 
     def gate(self, overrides: dict[str, str], timeout_s: float = 120) -> subprocess.CompletedProcess[str]:
-        """The wave-0 gate Job as rendered: its command, its script mounted from the ConfigMap, its env."""
+        """The wave-0 gate Job as rendered: its command in the apps image's environment, its env."""
         job = rendered(self.evaluation, "Job", "wave-0-gate", ROLLOUT, self.core)
-        pod = job["spec"]["template"]["spec"]
-        [container] = pod["containers"]
-        mounts = self._mount(pod, container, self.config_maps(self.core, ROLLOUT))
-        env = {key: self._local(value, mounts) for key, value in container_env(container, {}, {}).items()}
-        command = [self._local(part, mounts) for part in container["command"]]
-        assert command[0] == "python"
-        python = shutil.which("python3", path="/usr/bin:/bin") or sys.executable  # stdlib only, as in its image
-        return subprocess.run([python, *command[1:]], env={**env, **overrides}, capture_output=True, text=True,
-                              timeout=timeout_s, check=False)
+        [container] = job["spec"]["template"]["spec"]["containers"]
+        assert container["image"] == self.config.images.ref("apps")
+        env = {key: map_addresses(value, self.addresses) for key, value in container_env(container, {}, {}).items()}
+        full = {**image_env(), **env, **overrides, "PATH": f"{self.python.parent}:/usr/bin:/bin",
+                "PYTHONPATH": str(self.app), "HOME": str(self.folder)}
+        return run_command(container["command"], self.python, full, timeout_s)
 
     def _spawn(self, name: str, command: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
         log = (self.folder / f"{name}.log").open("ab")
