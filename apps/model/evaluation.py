@@ -103,7 +103,7 @@ def evaluate(
 def evaluate_clean(model: ConditionModel, drive: RecordedDrive, result: Evaluation) -> None:
     features = drive.replayed.features
     output = model.predict(features)
-    alarms = model.alarms(output)
+    alarms = output.alarm
     result.clean[drive.name] = detection(np.zeros(len(alarms), dtype=bool), alarms)
     result.clean_kind[drive.name] = drive.kind
     current = features[:, current_columns(model.sensors)]
@@ -149,8 +149,8 @@ def evaluate_faults(
                 if not faults:
                     continue
                 faulted = inject(test.readings, faults, model.sensors, model.stale_after_s)
-                score, _ = model.anomaly(faulted.replayed.features)
-                alarms = score > model.threshold
+                score, verdict = model.anomaly(faulted.replayed.features)
+                alarms = verdict.alarm
                 result.add(result.faults, (group, kind, magnitude), detection(faulted.labels, alarms))
                 for i in index:
                     mine = faulted.faulted_sensor == i

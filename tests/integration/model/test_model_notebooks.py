@@ -119,7 +119,7 @@ def influx(tiny_model, drives, monkeypatch):
     drive = drives[-1]
     features = drive.replayed.features[::12][:150]  # one row per poll cycle
     output = tiny_model.predict(features)
-    columns = prediction_columns(output, tiny_model.alarms(output), tiny_model.sensors)
+    columns = prediction_columns(output, tiny_model.sensors)
     start = datetime(2026, 11, 28, tzinfo=UTC)
     QueryRecorder.answer = annotated_csv(columns, "car-1", start, drive.replayed.stamps[::12][:150]).encode()
     QueryRecorder.requests = []

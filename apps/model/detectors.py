@@ -1,0 +1,178 @@
+"""Per-sensor fault detectors beside the reconstruction score, and the alarm they make together.
+
+Each detector is a statistic per sensor, computed from one feature row (the
+sensor's current value, its two previous readings and its age) and the cross
+model's residual, so it needs no state beyond what the worker and KServe already
+send:
+
+- residual: |observed - expected| / sigma, the sensor alone (the anomaly score
+  averages it over twelve sensors, which hides a single biased or drifting one);
+- stuck:    the residual, counted only while the last three readings are identical
+  (a sensor that repeats itself *and* disagrees with the others); for a sensor
+  that never repeats itself on clean drives, any repetition;
+- spike:    how far the current value jumped from *both* previous readings, in the
+  sensor's spread (the reading after a spike, which returns, does not count);
+- dropout:  the sensor's value is missing (its last reading is older than
+  `stale_after_s`): a fixed rule, not calibrated.
+
+Calibration (training drives only, residuals out of drive): each statistic is
+divided by its `SCALE_QUANTILE` quantile on the calibration rows, the anomaly
+score by its own, and `threshold` is set so that the largest of these ratios
+exceeds it on `target_rate` of the calibration rows (dropouts included). A row is
+an alarm when any ratio exceeds `threshold` or a sensor dropped out; a sensor's
+contribution is its largest ratio over `threshold` (its share of the score's
+ratio for the score), so a contribution above 1 names a sensor whose own detector fired.
+
+Never imports mlflow or pulumi (worker runtime code).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from apps.model.features import sensor_columns
+
+DETECTORS: tuple[str, ...] = ("residual", "stuck", "spike")  # calibrated; dropout is a fixed rule
+SCALE_QUANTILE = 0.999  # each statistic's "rare on clean drives" level, before the common threshold
+SCALE_FLOOR = 1e-3  # a statistic that is zero on nearly all clean rows (a sensor that never repeats) scales by this
+TARGET_RATE = 0.003  # share of calibration rows alarmed; chosen before any evaluation (goal: <= 1 % on held-out drives)
+
+
+@dataclass(frozen=True)
+class SensorColumns:
+    """Column indices of each sensor's features in a feature row."""
+
+    current: np.ndarray
+    age: np.ndarray
+    previous: np.ndarray
+    previous_delta: np.ndarray
+
+    @classmethod
+    def of(cls, sensors: Sequence[str]) -> SensorColumns:
+        columns = [sensor_columns(sensor, sensors) for sensor in sensors]
+        return cls(*(np.asarray([c[suffix] for c in columns]) for suffix in ("", "__age", "__prev", "__prev_delta")))
+
+
+def statistics(
+    matrix: np.ndarray, residuals: np.ndarray, sigma: np.ndarray, reference_std: np.ndarray, columns: SensorColumns
+) -> dict[str, np.ndarray]:
+    """(n, n_sensors) per detector in DETECTORS; 0 where a sensor's value is missing."""
+    current, previous = matrix[:, columns.current], matrix[:, columns.previous]
+    before_previous = previous - matrix[:, columns.previous_delta]
+    z = np.nan_to_num(np.abs(residuals) / sigma, nan=0.0)
+    repeated = (current == previous) & (matrix[:, columns.previous_delta] == 0.0)  # False where any is NaN
+    jump = np.fmin(np.abs(current - previous), np.abs(current - before_previous)) / reference_std
+    return {
+        "residual": z,
+        # +1: a repetition with no disagreement still counts, for sensors that never repeat on clean drives
+        "stuck": np.where(repeated, z + 1.0, 0.0),
+        "spike": np.nan_to_num(jump, nan=0.0),
+    }
+
+
+def dropout_ratio(matrix: np.ndarray, columns: SensorColumns, stale_after_s: float) -> np.ndarray:
+    """(n, n_sensors) age of each sensor's last reading over stale_after_s: above 1 its value is missing."""
+    return np.nan_to_num(matrix[:, columns.age] / stale_after_s, nan=0.0)  # never reported: not a dropout
+
+
+@dataclass(frozen=True)
+class Verdict:
+    alarm: np.ndarray  # (n,) bool
+    contributions: np.ndarray  # (n, n_sensors) in units of the alarm threshold; above 1: the sensor's detector fired
+    fired: dict[str, np.ndarray]  # detector (and "score", "dropout") -> (n,) bool, which one raised the alarm
+
+
+@dataclass(frozen=True)
+class FaultDetectors:
+    scales: dict[str, np.ndarray]  # detector -> (n_sensors,) its statistic's SCALE_QUANTILE on calibration rows
+    score_scale: float  # the anomaly score's SCALE_QUANTILE on calibration rows
+    threshold: float  # alarm when a scaled statistic exceeds it
+    calibrated_rate: float  # share of the calibration rows alarmed (about target_rate)
+
+    def judge(
+        self,
+        matrix: np.ndarray,
+        residuals: np.ndarray,
+        sigma: np.ndarray,
+        reference_std: np.ndarray,
+        score: np.ndarray,
+        score_shares: np.ndarray,
+        stale_after_s: float,
+        sensors: Sequence[str],
+    ) -> Verdict:
+        """The alarm of n rows and each sensor's contribution to it.
+
+        `score_shares` (n, n_sensors) are each sensor's share of the score (rows add up to 1, or 0).
+        """
+        columns = SensorColumns.of(sensors)
+        stats = statistics(matrix, residuals, sigma, reference_std, columns)
+        ratios = {name: stats[name] / self.scales[name] / self.threshold for name in DETECTORS}
+        score_ratio = score / self.score_scale / self.threshold
+        dropout = dropout_ratio(matrix, columns, stale_after_s)
+        fired = {name: (ratio > 1.0).any(axis=1) for name, ratio in ratios.items()}
+        fired["score"] = score_ratio > 1.0
+        fired["dropout"] = (dropout > 1.0).any(axis=1)
+        contributions = np.maximum.reduce([*ratios.values(), score_shares * score_ratio[:, None], dropout])
+        alarm = np.logical_or.reduce(list(fired.values()))
+        return Verdict(alarm=alarm, contributions=contributions, fired=fired)
+
+    def to_manifest(self) -> dict:
+        return {
+            "scales": {name: scale.tolist() for name, scale in self.scales.items()},
+            "score_scale": self.score_scale,
+            "threshold": self.threshold,
+            "calibrated_rate": self.calibrated_rate,
+        }
+
+    @classmethod
+    def from_manifest(cls, manifest: dict, n_sensors: int, where: str) -> FaultDetectors:
+        """`where` names the file in errors (a model folder written by an older version lacks detectors)."""
+        try:
+            scales = {name: np.asarray(manifest["scales"][name], dtype=float) for name in DETECTORS}
+            detectors = cls(scales, float(manifest["score_scale"]), float(manifest["threshold"]),
+                            float(manifest["calibrated_rate"]))
+        except (KeyError, TypeError) as error:
+            raise ValueError(f"{where}: key 'detectors' lacks {error}; retrain the model with apps.model.train") from None
+        bad = [name for name, scale in scales.items() if scale.shape != (n_sensors,) or not (scale > 0).all()]
+        if bad or not detectors.threshold > 0 or not detectors.score_scale > 0:
+            raise ValueError(f"{where}: key 'detectors' has non-positive or mis-sized scales ({', '.join(bad) or 'threshold'})")
+        return detectors
+
+
+def drive_quantile(stat: np.ndarray, drive_of_row: np.ndarray) -> np.ndarray:
+    """(n_sensors,) the largest of each calibration drive's SCALE_QUANTILE: a drive unlike the others sets the scale,
+    so a held-out drive like it does not alarm throughout."""
+    per_drive = [np.quantile(stat[drive_of_row == d], SCALE_QUANTILE, axis=0) for d in np.unique(drive_of_row)]
+    return np.maximum(np.max(per_drive, axis=0), SCALE_FLOOR)
+
+
+def calibrate(
+    matrix: np.ndarray,
+    residuals: np.ndarray,
+    sigma: np.ndarray,
+    reference_std: np.ndarray,
+    score: np.ndarray,
+    drive_of_row: np.ndarray,
+    stale_after_s: float,
+    sensors: Sequence[str],
+    target_rate: float = TARGET_RATE,
+) -> FaultDetectors:
+    """Scales and threshold from clean calibration rows (training drives, residuals from models without their drive).
+
+    `drive_of_row` (n,) tells the rows' drives apart.
+    """
+    columns = SensorColumns.of(sensors)
+    stats = statistics(matrix, residuals, sigma, reference_std, columns)
+    scales = {name: drive_quantile(stat, drive_of_row) for name, stat in stats.items()}
+    score_scale = float(drive_quantile(score[:, None], drive_of_row)[0])
+    largest = np.maximum.reduce([*(stats[name] / scales[name] for name in DETECTORS)]).max(axis=1)
+    largest = np.maximum(largest, score / score_scale)
+    dropped = (dropout_ratio(matrix, columns, stale_after_s) > 1.0).any(axis=1)
+    # the rule's own rate is spent first; the calibrated detectors share what is left of the target
+    remaining = max(target_rate - dropped.mean(), target_rate / 10)
+    threshold = max(float(np.quantile(largest[~dropped], 1.0 - remaining)), SCALE_FLOOR)
+    calibrated_rate = float(((largest > threshold) | dropped).mean())
+    return FaultDetectors(scales, score_scale, threshold, calibrated_rate)
