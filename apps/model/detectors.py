@@ -16,7 +16,8 @@ send:
   `stale_after_s`): a fixed rule, not calibrated.
 
 Calibration (training drives only, residuals out of drive): each statistic is
-divided by its `SCALE_QUANTILE` quantile on the calibration rows, the anomaly
+divided by its `SCALE_QUANTILE` quantile on the calibration rows (the largest of
+the drives', per quintile of the sensor's expected value), the anomaly
 score by its own, and `threshold` is set so that the largest of these ratios
 exceeds it on `target_rate` of the calibration rows (dropouts included). A row is
 an alarm when any ratio exceeds `threshold` or a sensor dropped out; a sensor's
@@ -39,6 +40,17 @@ DETECTORS: tuple[str, ...] = ("residual", "stuck", "spike")  # calibrated; dropo
 SCALE_QUANTILE = 0.999  # each statistic's "rare on clean drives" level, before the common threshold
 SCALE_FLOOR = 1e-3  # a statistic that is zero on nearly all clean rows (a sensor that never repeats) scales by this
 TARGET_RATE = 0.003  # share of calibration rows alarmed; chosen before any evaluation (goal: <= 1 % on held-out drives)
+# A sensor's residuals are far smaller where the others pin it down (no braking: brake pressure ~0) than in
+# transients: each statistic has one scale per quintile of the sensor's expected value.
+BINS = 5
+MIN_BIN_ROWS = 200  # a drive with fewer rows in a bin does not set that bin's scale on its own
+MIN_BIN_DRIVES = 3  # a bin's own scale needs this many drives that reach it
+# Only a sensor the others predict well (cross-model error under this share of its spread) has residual and stuck
+# detectors: the residual of a poorly predicted one (fuel, oil level) says how its level differs between drives,
+# not whether it is faulty (on a held-out drive, fuel level's sat at the alarm threshold for half the drive).
+PREDICTABLE = 0.4
+RESIDUAL_DETECTORS = ("residual", "stuck")
+SPIKE_FLOOR_STD = 0.5  # a jump under half the sensor's spread is never a spike (oil temperature's jumps are ~0.03)
 
 
 @dataclass(frozen=True)
@@ -78,6 +90,16 @@ def dropout_ratio(matrix: np.ndarray, columns: SensorColumns, stale_after_s: flo
     return np.nan_to_num(matrix[:, columns.age] / stale_after_s, nan=0.0)  # never reported: not a dropout
 
 
+def expected_bins(expected: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """(n, n_sensors) index of the bin of each sensor's expected value (NaN: the last bin)."""
+    return np.column_stack([np.searchsorted(edges[i], expected[:, i]) for i in range(expected.shape[1])])
+
+
+def scaled(stat: np.ndarray, scales: np.ndarray, bins: np.ndarray) -> np.ndarray:
+    """stat (n, n_sensors) over its scale (n_sensors, BINS) in each row's bin."""
+    return stat / np.take_along_axis(scales.T, bins, axis=0)
+
+
 @dataclass(frozen=True)
 class Verdict:
     alarm: np.ndarray  # (n,) bool
@@ -87,7 +109,8 @@ class Verdict:
 
 @dataclass(frozen=True)
 class FaultDetectors:
-    scales: dict[str, np.ndarray]  # detector -> (n_sensors,) its statistic's SCALE_QUANTILE on calibration rows
+    bin_edges: np.ndarray  # (n_sensors, BINS - 1) quintiles of each sensor's expected value on calibration rows
+    scales: dict[str, np.ndarray]  # detector -> (n_sensors, BINS) its statistic's SCALE_QUANTILE on calibration rows
     score_scale: float  # the anomaly score's SCALE_QUANTILE on calibration rows
     threshold: float  # alarm when a scaled statistic exceeds it
     calibrated_rate: float  # share of the calibration rows alarmed (about target_rate)
@@ -109,7 +132,8 @@ class FaultDetectors:
         """
         columns = SensorColumns.of(sensors)
         stats = statistics(matrix, residuals, sigma, reference_std, columns)
-        ratios = {name: stats[name] / self.scales[name] / self.threshold for name in DETECTORS}
+        bins = expected_bins(matrix[:, columns.current] - residuals, self.bin_edges)
+        ratios = {name: scaled(stats[name], self.scales[name], bins) / self.threshold for name in DETECTORS}
         score_ratio = score / self.score_scale / self.threshold
         dropout = dropout_ratio(matrix, columns, stale_after_s)
         fired = {name: (ratio > 1.0).any(axis=1) for name, ratio in ratios.items()}
@@ -121,6 +145,7 @@ class FaultDetectors:
 
     def to_manifest(self) -> dict:
         return {
+            "bin_edges": self.bin_edges.tolist(),
             "scales": {name: scale.tolist() for name, scale in self.scales.items()},
             "score_scale": self.score_scale,
             "threshold": self.threshold,
@@ -129,24 +154,50 @@ class FaultDetectors:
 
     @classmethod
     def from_manifest(cls, manifest: dict, n_sensors: int, where: str) -> FaultDetectors:
-        """`where` names the file in errors (a model folder written by an older version lacks detectors)."""
+        """`where` names the file in errors."""
         try:
             scales = {name: np.asarray(manifest["scales"][name], dtype=float) for name in DETECTORS}
-            detectors = cls(scales, float(manifest["score_scale"]), float(manifest["threshold"]),
-                            float(manifest["calibrated_rate"]))
-        except (KeyError, TypeError) as error:
-            raise ValueError(f"{where}: key 'detectors' lacks {error}; retrain the model with apps.model.train") from None
-        bad = [name for name, scale in scales.items() if scale.shape != (n_sensors,) or not (scale > 0).all()]
-        if bad or not detectors.threshold > 0 or not detectors.score_scale > 0:
-            raise ValueError(f"{where}: key 'detectors' has non-positive or mis-sized scales ({', '.join(bad) or 'threshold'})")
+            detectors = cls(np.asarray(manifest["bin_edges"], dtype=float), scales, float(manifest["score_scale"]),
+                            float(manifest["threshold"]), float(manifest["calibrated_rate"]))
+        except (KeyError, TypeError, ValueError) as error:
+            raise ValueError(f"{where}: key 'detectors' lacks or mangles {error}; retrain with apps.model.train") from None
+        bad = [name for name, scale in scales.items() if scale.shape != (n_sensors, BINS) or not (scale > 0).all()]
+        if detectors.bin_edges.shape != (n_sensors, BINS - 1):
+            bad.append("bin_edges")
+        if not detectors.threshold > 0 or not detectors.score_scale > 0:
+            bad.append("threshold or score_scale")
+        if bad:
+            raise ValueError(f"{where}: key 'detectors' has non-positive or mis-sized {', '.join(bad)}")
         return detectors
 
 
-def drive_quantile(stat: np.ndarray, drive_of_row: np.ndarray) -> np.ndarray:
-    """(n_sensors,) the largest of each calibration drive's SCALE_QUANTILE: a drive unlike the others sets the scale,
-    so a held-out drive like it does not alarm throughout."""
-    per_drive = [np.quantile(stat[drive_of_row == d], SCALE_QUANTILE, axis=0) for d in np.unique(drive_of_row)]
-    return np.maximum(np.max(per_drive, axis=0), SCALE_FLOOR)
+def drive_quantile(stat: np.ndarray, drive_of_row: np.ndarray) -> tuple[np.ndarray, int]:
+    """The largest of the calibration drives' SCALE_QUANTILE of `stat` (over its first axis), and how many drives
+    had MIN_BIN_ROWS rows to give one: a drive unlike the others sets the scale, so that a held-out drive like it
+    does not alarm throughout."""
+    drives = [stat[drive_of_row == d] for d in np.unique(drive_of_row)]
+    per_drive = [np.quantile(rows, SCALE_QUANTILE, axis=0) for rows in drives if len(rows) >= MIN_BIN_ROWS]
+    if not per_drive:
+        return np.full(stat.shape[1:], SCALE_FLOOR), 0
+    return np.maximum(np.max(per_drive, axis=0), SCALE_FLOOR), len(per_drive)
+
+
+def binned_scales(stat: np.ndarray, bins: np.ndarray, drive_of_row: np.ndarray, predictable: np.ndarray) -> np.ndarray:
+    """(n_sensors, BINS) drive_quantile of each `predictable` sensor's statistic within each bin of its expected
+    value; the others' scale over all bins, in every bin.
+
+    A bin that fewer than MIN_BIN_DRIVES drives reach (a slow sensor's level, which differs from drive to drive:
+    fuel, oil) takes the sensor's scale over all bins instead: one drive's quiet level says nothing of the next's.
+    """
+    overall, _ = drive_quantile(stat, drive_of_row)
+    out = np.tile(overall[:, None], (1, BINS))
+    for sensor in np.flatnonzero(predictable):
+        for b in range(BINS):
+            rows = bins[:, sensor] == b
+            scale, drives = drive_quantile(stat[rows, sensor], drive_of_row[rows])
+            if drives >= MIN_BIN_DRIVES:
+                out[sensor, b] = scale
+    return out
 
 
 def calibrate(
@@ -166,13 +217,20 @@ def calibrate(
     """
     columns = SensorColumns.of(sensors)
     stats = statistics(matrix, residuals, sigma, reference_std, columns)
-    scales = {name: drive_quantile(stat, drive_of_row) for name, stat in stats.items()}
-    score_scale = float(drive_quantile(score[:, None], drive_of_row)[0])
-    largest = np.maximum.reduce([*(stats[name] / scales[name] for name in DETECTORS)]).max(axis=1)
+    expected = matrix[:, columns.current] - residuals
+    edges = np.nanquantile(expected, np.linspace(0, 1, BINS + 1)[1:-1], axis=0).T
+    bins = expected_bins(expected, edges)
+    predictable = sigma < PREDICTABLE * reference_std
+    scales = {name: binned_scales(stat, bins, drive_of_row, predictable) for name, stat in stats.items()}
+    for name in RESIDUAL_DETECTORS:
+        scales[name][~predictable] = np.inf  # never fires (a ratio of 0)
+    scales["spike"] = np.maximum(scales["spike"], SPIKE_FLOOR_STD)
+    score_scale = float(drive_quantile(score, drive_of_row)[0])
+    largest = np.maximum.reduce([scaled(stats[name], scales[name], bins) for name in DETECTORS]).max(axis=1)
     largest = np.maximum(largest, score / score_scale)
     dropped = (dropout_ratio(matrix, columns, stale_after_s) > 1.0).any(axis=1)
     # the rule's own rate is spent first; the calibrated detectors share what is left of the target
     remaining = max(target_rate - dropped.mean(), target_rate / 10)
     threshold = max(float(np.quantile(largest[~dropped], 1.0 - remaining)), SCALE_FLOOR)
     calibrated_rate = float(((largest > threshold) | dropped).mean())
-    return FaultDetectors(scales, score_scale, threshold, calibrated_rate)
+    return FaultDetectors(edges, scales, score_scale, threshold, calibrated_rate)

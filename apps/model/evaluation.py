@@ -37,6 +37,7 @@ DYNAMIC_SENSORS: tuple[str, ...] = (
     "engaged_gear",
 )
 MAGNITUDES: tuple[float, ...] = (1.0, 3.0, 5.0)
+MATERIAL_STD = 0.5  # a stuck or drifting value this close to the truth is labelled faulty, but no row can show it
 # Faults in the recordings themselves, found by the alarm and confirmed by reading the log: (sensor, from s, to s).
 # Their rows are reported apart from the other clean rows (a caught fault is not a false alarm, but it is not
 # injected either, so it stays out of the F1 figures' labels).
@@ -68,6 +69,8 @@ class Evaluation:
     clean_kind: dict[str, str] = field(default_factory=dict)
     faults: dict[tuple[str, str, float], Detection] = field(default_factory=dict)  # (group, kind, magnitude)
     recall_by_sensor: dict[tuple[str, str, float], Detection] = field(default_factory=dict)
+    # the same, counting as faulty only rows whose faulted value is at least MATERIAL_STD from the truth
+    material: dict[tuple[str, str, float], Detection] = field(default_factory=dict)
     thresholds: dict[str, float] = field(default_factory=dict)
     example: dict[str, np.ndarray] = field(default_factory=dict)  # one faulted drive, for the plot
     seconds: float = 0.0
@@ -174,6 +177,8 @@ def evaluate_faults(
                 alarms = verdict.alarm
                 counted = ~recorded[faulted.source_rows]
                 result.add(result.faults, (group, kind, magnitude), detection(faulted.labels[counted], alarms[counted]))
+                material = faulted.labels & (fault_size(model, test, faulted) >= MATERIAL_STD)
+                result.add(result.material, (group, kind, magnitude), detection(material[counted], alarms[counted]))
                 for i in index:
                     mine = faulted.faulted_sensor == i
                     result.add(
@@ -186,6 +191,18 @@ def evaluate_faults(
                 wanted = group == "dynamic" and kind == "offset" and magnitude == 3.0 and test.kind != "stopped"
                 if not result.example and wanted:
                     keep_example(model, test, faulted, score, result)
+
+
+def fault_size(model: ConditionModel, test: RecordedDrive, faulted) -> np.ndarray:
+    """(n,) how far the faulted sensor's current value is from the truth, in its spread (inf for a dropout)."""
+    size = np.zeros(len(faulted.labels))
+    rows = np.flatnonzero(faulted.faulted_sensor >= 0)
+    sensor = faulted.faulted_sensor[rows]
+    current = np.asarray(current_columns(model.sensors))[sensor]
+    observed = faulted.replayed.features[rows, current]
+    truth = test.replayed.features[faulted.source_rows[rows], current]
+    size[rows] = np.where(np.isnan(observed), np.inf, np.abs(observed - truth) / model.reference_std[sensor])
+    return size
 
 
 def record_dropout(model: ConditionModel, faulted, clean_current: np.ndarray, result: Evaluation) -> None:
