@@ -81,7 +81,8 @@ def statistics(
     before_previous = previous - matrix[:, columns.previous_delta]
     z = np.nan_to_num(np.abs(residuals) / sigma, nan=0.0)
     repeated = (current == previous) & (matrix[:, columns.previous_delta] == 0.0)  # False where any is NaN
-    jump = np.fmin(np.abs(current - previous), np.abs(current - before_previous)) / reference_std
+    # a sensor constant on the training drives has no spread: any jump of it is a large one
+    jump = np.fmin(np.abs(current - previous), np.abs(current - before_previous)) / np.maximum(reference_std, 1e-9)
     return {
         "residual": z,
         # +1: a repetition with no disagreement still counts, for sensors that never repeat on clean drives

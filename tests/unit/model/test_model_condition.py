@@ -61,7 +61,11 @@ def test_save_then_load_model_predicts_the_same(tiny_model, drives, tmp_path):
     features = drives[0].replayed.features[:50]
     loaded = load_model(folder)
     assert loaded.version == "test-tiny" and loaded.feature_names == tiny_model.feature_names
-    np.testing.assert_array_equal(loaded.predict(features).reconstructed, tiny_model.predict(features).reconstructed)
+    got, expected = loaded.predict(features), tiny_model.predict(features)
+    np.testing.assert_array_equal(got.reconstructed, expected.reconstructed)
+    np.testing.assert_array_equal(got.alarm, expected.alarm)
+    np.testing.assert_array_equal(got.contributions, expected.contributions)
+    assert loaded.detectors.calibrated_rate == tiny_model.detectors.calibrated_rate
     assert load_model(f"file://{folder}").threshold == tiny_model.threshold
     assert load_model(tmp_path).version == "test-tiny"  # found one level below
 
@@ -78,4 +82,9 @@ def test_a_model_folder_that_is_not_one_is_named(tiny_model, tmp_path):
     manifest["feature_names"] = manifest["feature_names"][::-1]
     (folder / "model.json").write_text(json.dumps(manifest))
     with pytest.raises(ValueError, match="feature_names differ"):
+        ConditionModel.load(folder)
+    manifest["feature_names"] = manifest["feature_names"][::-1]
+    del manifest["detectors"]["bin_edges"]
+    (folder / "model.json").write_text(json.dumps(manifest))
+    with pytest.raises(ValueError, match=r"model.json: key 'detectors' lacks or mangles 'bin_edges'"):
         ConditionModel.load(folder)
