@@ -16,6 +16,8 @@ import pulumi
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic.alias_generators import to_camel
 
+from infra.components.federated_config import FederatedConfig
+
 PROJECT = "success6g-edge"
 STACKS_DIR = "stacks"
 
@@ -402,6 +404,7 @@ class StackConfig(Model):
     jupyterhub: JupyterHubConfig = JupyterHubConfig()
     rancher: RancherConfig | None = None
     rollout: RolloutConfig = RolloutConfig()
+    federated: FederatedConfig = FederatedConfig()
 
     @model_validator(mode="after")
     def _rollout_consistent(self) -> StackConfig:

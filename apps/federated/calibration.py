@@ -18,9 +18,8 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from apps.model.condition import current_columns, score_residuals
+from apps.model.condition import cross_columns, current_columns, score_residuals
 from apps.model.training import predict_boosters, sensor_sigma
-from apps.model.condition import cross_columns
 
 SCORE_BIN_WIDTH = 0.01
 SCORE_BINS = np.arange(0.0, 50.0 + SCORE_BIN_WIDTH / 2, SCORE_BIN_WIDTH)  # the last bin also holds every score above

@@ -87,11 +87,11 @@ def split_by_time(rows: dict[str, np.ndarray], calibration_fraction: float) -> t
         raise ValueError(f"calibration-fraction must be between 0 and 1, got {calibration_fraction}")
     train, calibration = [], []
     for vehicle_rows_ in rows.values():
-        cut = int(round(len(vehicle_rows_) * (1 - calibration_fraction)))
+        cut = round(len(vehicle_rows_) * (1 - calibration_fraction))
         train.append(vehicle_rows_[:cut])
         calibration.append(vehicle_rows_[cut:])
     width = next(iter(rows.values())).shape[1] if rows else len(feature_names())
-    stack = lambda parts: np.vstack(parts) if parts else np.empty((0, width))  # noqa: E731
+    stack = lambda parts: np.vstack(parts) if parts else np.empty((0, width))
     return stack(train), stack(calibration)
 
 
