@@ -11,6 +11,7 @@ Never imports flwr, mlflow or pulumi.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
@@ -22,6 +23,7 @@ from apps.model.condition import cross_columns, impute_columns
 from apps.model.training import TrainingConfig, fit_boosters
 
 KINDS = ("cross", "impute")
+FEATURE_RANGES = re.compile(r"^feature_infos=.*$", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -45,12 +47,20 @@ def array_key(kind: str, sensor: str) -> str:
     return f"{kind}__{sensor}"
 
 
+def without_feature_ranges(model_text: str) -> str:
+    """The model text with every input's training minimum/maximum replaced by `none` (LightGBM's "no info")."""
+    def blank(match: re.Match[str]) -> str:
+        return "feature_infos=" + " ".join("none" for _ in match.group(0).split("=", 1)[1].split())
+
+    return FEATURE_RANGES.sub(blank, model_text)
+
+
 def encode(boosters: Boosters) -> dict[str, np.ndarray]:
-    """One uint8 array of LightGBM model text per booster (empty where there is none yet)."""
+    """One uint8 array of LightGBM model text per booster (empty where there is none yet), ranges blanked."""
     arrays: dict[str, np.ndarray] = {}
     for kind in KINDS:
         for sensor, booster in zip(boosters.sensors, getattr(boosters, kind)):
-            text = b"" if booster is None else booster.model_to_string().encode()
+            text = b"" if booster is None else without_feature_ranges(booster.model_to_string()).encode()
             arrays[array_key(kind, sensor)] = np.frombuffer(text, dtype=np.uint8).copy()
     return arrays
 
