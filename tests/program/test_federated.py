@@ -1,0 +1,119 @@
+"""Federated learning as the program deploys it: the SuperLink on core, a SuperNode per listed edge node,
+only SuperNodes (through the gateway, or locally) reach the Fleet API, keys generated and registered."""
+
+from __future__ import annotations
+
+import pytest
+
+from harness.checks import ALL_CHECKS, CHECKS_NEEDING_SHARED, SHARED
+from harness.run import Evaluation, Recorded, evaluate
+from infra.components.federated_run import CLIENT_LABEL
+from infra.components.vehicle_api import READER_LABEL
+from tests.program.resources import cluster_of, objects, one, plain
+
+DEPLOYMENT, SECRET = "kubernetes:apps/v1:Deployment", "kubernetes:core/v1:Secret"
+POLICY, ROUTE = "kubernetes:networking.k8s.io/v1:NetworkPolicy", "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute"
+DEV_FEDERATED = {"enabled": True, "sites": [{"cluster": "testbed", "nodes": ["rpi-1", "rpi-2"]}]}
+
+
+@pytest.fixture(scope="module")
+def dev_federated() -> Evaluation:
+    evaluation = evaluate("dev", overrides={"success6g-edge:federated": DEV_FEDERATED})
+    assert evaluation.error is None, evaluation.error
+    return evaluation
+
+
+def container(deployment: Recorded, name: str) -> dict:
+    return next(c for c in deployment.inputs["spec"]["template"]["spec"]["containers"] if c["name"] == name)
+
+
+def test_the_superlink_serves_tls_admits_registered_supernodes_and_keeps_state(evaluations):
+    superlink = one(evaluations["edge"], DEPLOYMENT, "superlink", "federated")
+    assert cluster_of(evaluations["edge"], superlink) == "core"
+    main = container(superlink, "superlink")
+    args = main["args"]
+    assert main["image"] == "docker.io/flwr/superlink:1.42.0"
+    assert "--enable-supernode-auth" in args and "--insecure" not in args
+    assert args[args.index("--ssl-certfile") + 1] == "/tls/tls.crt" and args[args.index("--host") + 1] == "0.0.0.0"
+    assert args[args.index("--database") + 1] == "/state/state.db"
+    volumes = {v["name"]: v for v in superlink.inputs["spec"]["template"]["spec"]["volumes"]}
+    assert volumes["state"]["persistentVolumeClaim"]["claimName"] == "superlink-state"
+    assert volumes["tls"]["secret"]["secretName"] == "superlink-tls"
+    for probe in ("readinessProbe", "livenessProbe"):
+        assert main[probe]["httpGet"] == {"path": "/health", "port": 8000, "scheme": "HTTPS"}
+    certificate = one(evaluations["edge"], "kubernetes:cert-manager.io/v1:Certificate", "superlink-tls", "federated")
+    assert certificate.inputs["spec"]["issuerRef"]["name"] == "success6g-ca"
+    assert "flower.edge.success6g.eu" in certificate.inputs["spec"]["dnsNames"]
+
+
+def test_only_the_fleet_api_goes_through_the_gateway(evaluations):
+    route = one(evaluations["edge"], ROUTE, "flower", "federated")
+    [rule] = route.inputs["spec"]["rules"]
+    assert rule["matches"] == [{"path": {"type": "PathPrefix", "value": "/v1/fleet"}}]  # not /v1/control
+    assert rule["backendRefs"] == [{"name": "superlink", "port": 8000}]
+    policy = one(evaluations["edge"], POLICY, "superlink", "federated")
+    [ingress] = policy.inputs["spec"]["ingress"]
+    peers = [peer.get("podSelector", {}).get("matchLabels") or peer["namespaceSelector"]["matchLabels"]
+             for peer in ingress["from"]]
+    assert peers == [CLIENT_LABEL, {"kubernetes.io/metadata.name": "istio-system"}]
+    assert ingress["ports"] == [{"port": 8000, "protocol": "TCP"}]
+
+
+def test_a_supernode_per_listed_node_with_its_own_secret_key(evaluations):
+    edge = evaluations["edge"]
+    supernodes = [d for d in objects(edge, DEPLOYMENT, namespace="edge-apps") if d.inputs["metadata"]["name"]
+                  .startswith("supernode-")]
+    placed = {(cluster_of(edge, d), d.inputs["spec"]["template"]["spec"]["nodeSelector"]["kubernetes.io/hostname"])
+              for d in supernodes}
+    assert placed == {("edge-a", "edge-a-1"), ("edge-a", "edge-a-2"), ("edge-b", "edge-b-1"), ("edge-b", "edge-b-2")}
+    keys = set()
+    for deployment in supernodes:
+        args = container(deployment, "supernode")["args"]
+        assert args[args.index("--superlink") + 1] == "flower.edge.success6g.eu:443"
+        node = deployment.inputs["spec"]["template"]["spec"]["nodeSelector"]["kubernetes.io/hostname"]
+        assert f'node="{node}"' in args[args.index("--node-config") + 1]
+        labels = deployment.inputs["spec"]["template"]["metadata"]["labels"]
+        assert READER_LABEL.items() <= labels.items() and CLIENT_LABEL.items() <= labels.items()
+        secret = one(edge, SECRET, f"supernode-{node}-key", "edge-apps", cluster_of(edge, deployment))
+        assert "4dabf18193072939515e22adb298388d" in str(secret.inputs["stringData"])  # a Pulumi secret
+        keys.add(plain(secret)["stringData"]["private.key"])
+    assert len(keys) == 4  # one key pair per node, none shared
+    public = one(edge, "kubernetes:core/v1:ConfigMap", "supernode-public-keys", "federated")
+    assert sorted(public.inputs["data"]) == ["edge-a--edge-a-1.pub", "edge-a--edge-a-2.pub",
+                                             "edge-b--edge-b-1.pub", "edge-b--edge-b-2.pub"]
+    job = one(edge, "kubernetes:batch/v1:Job", "register-supernodes", "federated")
+    assert "flwr supernode register" in container(job, "register")["command"][-1]
+
+
+def test_supernodes_take_no_connections_and_may_read_their_node_s_redis(evaluations):
+    for cluster in ("edge-a", "edge-b"):
+        deny = one(evaluations["edge"], POLICY, "supernodes", "edge-apps", cluster)
+        assert deny.inputs["spec"]["policyTypes"] == ["Ingress"] and not deny.inputs["spec"].get("ingress")
+        redis = one(evaluations["edge"], POLICY, "vehicle-api", "edge-apps", cluster)
+        assert {"podSelector": {"matchLabels": READER_LABEL}} in redis.inputs["spec"]["ingress"][0]["from"]
+    services = [s for s in evaluations["edge"].of_type("kubernetes:core/v1:Service")
+                if READER_LABEL.items() <= (s.inputs["spec"].get("selector") or {}).items()]
+    assert services == []
+
+
+def test_on_a_cluster_with_both_roles_supernodes_stay_inside(dev_federated):
+    supernode = one(dev_federated, DEPLOYMENT, "supernode-rpi-1", "edge-apps")
+    args = container(supernode, "supernode")["args"]
+    assert args[args.index("--superlink") + 1] == "superlink.federated.svc.cluster.local:8000"
+    assert args[args.index("--root-certificates") + 1] == "/ca/ca.crt"
+    assert objects(dev_federated, ROUTE, "flower") == []  # no edge-only site: the Fleet API is not published
+    trust = one(dev_federated, "kubernetes:cert-manager.io/v1:Certificate", "flower-trust", "edge-apps")
+    assert trust.inputs["spec"]["issuerRef"]["name"] == "success6g-ca"
+
+
+@pytest.mark.parametrize("check", sorted(ALL_CHECKS))
+def test_a_stack_with_federated_learning_on_a_both_cluster_passes_check(dev_federated, check):
+    if check in CHECKS_NEEDING_SHARED and not SHARED.is_dir():
+        pytest.skip(f"no shared data folder at {SHARED}")
+    assert ALL_CHECKS[check](dev_federated) == []
+
+
+def test_a_site_that_is_no_edge_cluster_is_named():
+    evaluation = evaluate("dev", overrides={"success6g-edge:federated": {
+        "enabled": True, "sites": [{"cluster": "nowhere", "nodes": ["n1"]}]}})
+    assert "success6g-edge:federated.sites[0].cluster: 'nowhere' is not an edge cluster" in str(evaluation.error)
