@@ -131,7 +131,8 @@ def evaluate(drives: list[RecordedDrive], rounds: int, trees_per_visit: int, lea
     timed("federated (3 sites, cyclic)", lambda: train_cyclic(sites, rounds, request, "federated"))
     timed("central (same trainer)", lambda: train_cyclic({"all": site_data(training)}, visits, request, "central"))
     for site, group in site_drives.items():
-        timed(f"local-only {site}", lambda group=group: train_cyclic({site: site_data(group)}, visits, request, site))
+        timed(f"local-only {site}", lambda site=site, group=group: train_cyclic({site: site_data(group)}, visits,
+                                                                             request, site))
     production = TrainingConfig(num_boost_round=visits * trees_per_visit, learning_rate=learning_rate)
     timed("central (production trainer)", lambda: (fit(training, production, version="central-fit"), {}))
     return rows, {site: raw_bytes(group) for site, group in site_drives.items()}
