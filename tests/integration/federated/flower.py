@@ -8,7 +8,6 @@ own session and ended by its process group.
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -77,16 +76,11 @@ class Flower:
         return "\n".join(f"--- {log.name}\n{log.read_text()[-3000:]}" for _, log in self.processes if log.exists())
 
     def stop(self) -> None:
+        from tests.integration.model.test_model_mlflow_s3 import stop  # ends a process's session, as for MLflow
+
         for process, _ in reversed(self.processes):
             if process.poll() is None:
-                try:
-                    os.killpg(process.pid, signal.SIGTERM)
-                    process.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    os.killpg(process.pid, signal.SIGKILL)
-                    process.wait(timeout=10)
-                except ProcessLookupError:
-                    pass
+                stop(process)
 
 
 def wait_until(check, timeout_s: float, what: str, interval_s: float = 0.5):
