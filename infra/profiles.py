@@ -167,8 +167,6 @@ MINIMAL_OVERRIDES: dict[str, Resources] = {
     "flower-clientapp": Resources(0.25, 0.5),  # a Raspberry Pi trains slower, not with less memory per row
 }
 
-# Workloads that run one pod per node of their role (DaemonSets).
-PER_NODE: frozenset[str] = frozenset({"kepler", "node-exporter", "kubernetes-node", "vehicle-api", "inference"})
 
 
 def requests_for(profile: ProfileName, workload: str) -> Resources:

@@ -26,7 +26,6 @@ from infra.config import Role
 
 DASHBOARD_DIR = Path(__file__).resolve().parents[1] / "dashboards"
 SIDECAR_LABEL = {"grafana_dashboard": "1"}
-PROMETHEUS_DATASOURCE_UID = "prometheus"
 INFLUX_DATASOURCE_UID = "influxdb-predictions"
 
 

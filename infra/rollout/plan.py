@@ -40,8 +40,18 @@ def waves(config: StackConfig) -> list[Wave]:
     return [Wave(number, tuple(by_number[number])) for number in sorted(by_number)]
 
 
+def versioned_model_uri(model_uri: str, version: str) -> str:
+    """models:/<name>@<alias> or models:/<name>/<n> with the site's version ('3') or alias ('@canary')."""
+    name = model_uri.removeprefix("models:/").split("@", 1)[0].split("/", 1)[0]
+    return f"models:/{name}{version}" if version.startswith("@") else f"models:/{name}/{version}"
+
+
 def site_config(config: StackConfig, cluster: ClusterConfig) -> StackConfig:
-    """The stack config as one site sees it: its own profile when it overrides the stack's."""
-    if cluster.profile is None or cluster.profile == config.profile:
-        return config
-    return config.model_copy(update={"profile": cluster.profile})
+    """The stack config as one site sees it: its own profile and model version where it overrides the stack's."""
+    updates: dict[str, object] = {}
+    if cluster.profile is not None and cluster.profile != config.profile:
+        updates["profile"] = cluster.profile
+    if cluster.model_version is not None:
+        updates["worker"] = config.worker.model_copy(
+            update={"model_uri": versioned_model_uri(config.worker.model_uri, cluster.model_version)})
+    return config.model_copy(update=updates) if updates else config

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from harness.query import named
 from harness.run import Evaluation, evaluate
 from infra.components import inference_worker
 from infra.rollout.gate import FINGERPRINT_ANNOTATION
-from tests.support.graph import named
 from tests.support.stacks import core_cluster, edge_site, write_stack
 
 

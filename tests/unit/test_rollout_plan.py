@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from infra.config import StackConfig, parse_stack_config
 from infra.rollout.plan import built_clusters, site_config, waves
 from tests.support.stacks import core_cluster, edge_site
@@ -29,3 +31,12 @@ def test_a_site_profile_applies_to_that_site_only() -> None:
     assert (site_config(stack, small).profile, site_config(stack, big).profile, stack.profile) == (
         "minimal", "full", "full")
     assert site_config(stack, big) is stack
+
+
+@pytest.mark.parametrize(("version", "uri"), [("3", "models:/vehicle-condition/3"),
+                                              ("@canary", "models:/vehicle-condition@canary")])
+def test_a_site_model_version_changes_what_its_workers_load(version: str, uri: str) -> None:
+    stack = config(edge_site("canary", modelVersion=version), edge_site("rest"))
+    canary, rest = stack.clusters[1], stack.clusters[2]
+    assert site_config(stack, canary).worker.model_uri == uri
+    assert site_config(stack, rest).worker.model_uri == "models:/vehicle-condition@production"
