@@ -22,8 +22,12 @@ APP = REPO / "apps" / "federated" / "app"
 CONNECTION = "s6g-test"
 
 
-def flower_installed() -> bool:
-    return (FEDERATED_BIN / "flower-superlink").is_file()
+def need_flower() -> None:
+    """Flower's environment, or skip locally / fail under CI naming how to make it."""
+    from tests.conftest import missing
+
+    if not (FEDERATED_BIN / "flower-superlink").is_file():
+        missing("Flower's environment is not installed", "`make install` creates .venv-federated")
 
 
 def supernode_key_pair(folder: Path, name: str) -> tuple[Path, Path]:

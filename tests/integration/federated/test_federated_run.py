@@ -5,7 +5,6 @@ under the name and alias the workers load. A SuperNode whose key was never regis
 from __future__ import annotations
 
 import contextlib
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -17,9 +16,10 @@ from apps.idneo import read_drive
 from apps.testing.redis_server import TEST_PASSWORD, RedisServer, free_port
 from apps.testing.tls import make_test_certificates
 from harness.checks import IDNEO_DRIVES
-from tests.integration.federated.flower import APP, CONNECTION, Flower, flower_installed, supernode_key_pair, wait_until
+from tests.conftest import need_binary, need_module, need_real_drives
+from tests.integration.federated.flower import APP, CONNECTION, Flower, need_flower, supernode_key_pair, wait_until
 
-mlflow = pytest.importorskip("mlflow")
+mlflow = need_module("mlflow", "extra model")
 pytestmark = pytest.mark.integration
 
 DRIVES = IDNEO_DRIVES / "ateca_R4_2.0l_TDI"
@@ -35,12 +35,10 @@ START = 1_767_225_600_000_000_000  # 2026-01-01 UTC in ns: the sample times of t
 
 
 def need_tools() -> None:
-    if not flower_installed():
-        pytest.skip("Flower's environment is not installed (make install creates .venv-federated)")
-    if shutil.which("redis-server") is None or shutil.which("openssl") is None:
-        pytest.skip("redis-server and openssl are needed (Debian packages redis-server, openssl)")
-    if not DRIVES.is_dir():
-        pytest.skip(f"the shared Idneo drives are not at {DRIVES}")
+    need_flower()
+    need_binary("redis-server", "Debian package redis-server")
+    need_binary("openssl", "Debian package openssl")
+    need_real_drives()
 
 
 def replay_into(server: RedisServer, node: str, site: str, drives: tuple[str, ...]) -> int:

@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 
 from apps.contracts import CONSUMER_GROUP, Measurement, stream_key
 from apps.federated.local_data import READ_CHUNK, local_data, read_recent
 from apps.testing.redis_server import TEST_PASSWORD, RedisServer
+from tests.conftest import need_binary
 
 pytestmark = pytest.mark.integration
 
 
 def test_the_newest_samples_in_time_order_and_the_worker_s_group_untouched(tmp_path):
-    if shutil.which("redis-server") is None:
-        pytest.skip("redis-server is not installed")
+    need_binary("redis-server", "Debian package redis-server")
     with RedisServer(password=TEST_PASSWORD, folder=tmp_path / "redis") as server:
         client = server.client()
         key = stream_key("node-1")

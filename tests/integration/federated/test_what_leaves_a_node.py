@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 
 import lightgbm as lgb
@@ -15,7 +14,8 @@ import pytest
 from apps.contracts import SENSOR_NAMES, Measurement, stream_key
 from apps.federated.boosters import array_key
 from apps.testing.redis_server import TEST_PASSWORD, RedisServer
-from tests.integration.federated.flower import FEDERATED_BIN, REPO, flower_installed
+from tests.conftest import need_binary
+from tests.integration.federated.flower import FEDERATED_BIN, REPO, need_flower
 
 pytestmark = pytest.mark.integration
 VEHICLES = ("vehicle-Qx7-private", "vehicle-Zr2-private")
@@ -33,8 +33,8 @@ def samples(vehicle: str, rng: np.random.Generator, count: int = 600) -> list[Me
 
 @pytest.fixture
 def node_stream(tmp_path):
-    if not flower_installed() or shutil.which("redis-server") is None:
-        pytest.skip("needs Flower's environment (make install) and redis-server")
+    need_flower()
+    need_binary("redis-server", "Debian package redis-server")
     rng = np.random.default_rng(7)
     written = [m for vehicle in VEHICLES for m in samples(vehicle, rng)]
     with RedisServer(password=TEST_PASSWORD, folder=tmp_path / "redis") as server:

@@ -71,7 +71,8 @@ def test_the_stack_must_enable_what_federated_learning_uses():
 def test_edge_only_sites_behind_an_existing_gateway_name_its_namespace():
     existing = {"gateway": {"mode": "existing", "className": "traefik"}}
     problems = stack_problems(stack({"enabled": True, "sites": [SITE]}, **existing))
-    assert problems == ["federated.gatewayNamespace: set the namespace of the gateway's pods (class 'traefik'), "
-                        "which the SuperLink's NetworkPolicy admits"]
-    assert stack_problems(stack({"enabled": True, "sites": [SITE], "gatewayNamespace": "traefik"}, **existing)) == []
+    assert problems == [("federated.gatewayNamespace: set the namespace of the gateway's pods (class 'traefik'), "
+                         "which the SuperLink's NetworkPolicy admits")]
+    named = {"enabled": True, "sites": [SITE], "gatewayNamespace": "traefik"}
+    assert stack_problems(stack(named, **existing)) == []
     assert stack_problems(stack({"enabled": True, "sites": [SITE]})) == []  # istio: istio-system

