@@ -28,8 +28,8 @@ COPY injector ./injector
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONPATH=/app \
     PYTHONDONTWRITEBYTECODE=1 \
-    PYTHONUNBUFFERED=1 \
-    METRICS_PORT=9108
+    PYTHONUNBUFFERED=1
 USER 10001:10001
+# the worker's METRICS_PORT default (apps/worker/settings.py)
 EXPOSE 9108
 ENTRYPOINT ["python", "-m", "apps.worker"]

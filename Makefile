@@ -12,7 +12,7 @@ export PULUMI_BACKEND_URL ?= file://$(CURDIR)/.pulumi-state
 # Debian packages the integration tests run for real (servers and linters).
 TEST_DEBS := redis-server prometheus prometheus-alertmanager shellcheck openssl
 
-.PHONY: install test test-deps up preview render render-diff bench lint clean
+.PHONY: install test test-deps up preview render render-diff bench lint clean quickstart-redis quickstart-stop
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -42,21 +42,27 @@ test-deps:
 render: install
 	.venv/bin/python -m harness.render --out build/render $(if $(filter-out all,$(STACK)),--stack $(STACK))
 
-define require_passphrase
+# Checked before anything is installed: the Pulumi CLI first (nothing works without it), then the passphrase.
+define require_pulumi
+	@command -v pulumi >/dev/null || { \
+	  echo "make $@: the Pulumi CLI is not installed (https://www.pulumi.com/docs/install/)." >&2; \
+	  echo "  'make render STACK=$(STACK)' shows what the stack would create without it and without a cluster." >&2; \
+	  exit 2; }
 	@if [ -z "$$PULUMI_CONFIG_PASSPHRASE" ] && [ -z "$$PULUMI_CONFIG_PASSPHRASE_FILE" ]; then \
-	  echo "set PULUMI_CONFIG_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE_FILE): it encrypts this stack's secrets" >&2; \
+	  echo "make $@: set PULUMI_CONFIG_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE_FILE): it encrypts this stack's secrets." >&2; \
+	  echo "  'make render STACK=$(STACK)' shows what the stack would create without it and without a cluster." >&2; \
 	  exit 2; fi
-	@command -v pulumi >/dev/null || { echo "the Pulumi CLI is not installed: https://www.pulumi.com/docs/install/" >&2; exit 2; }
+	@$(MAKE) --no-print-directory install
 	mkdir -p .pulumi-state
 	pulumi stack select $(STACK) --create --secrets-provider passphrase
 endef
 
-preview: install
-	$(require_passphrase)
+preview:
+	$(require_pulumi)
 	pulumi preview --stack $(STACK) --diff --policy-pack policy
 
-up: install
-	$(require_passphrase)
+up:
+	$(require_pulumi)
 	pulumi up --stack $(STACK) --policy-pack policy
 
 # What a change does to every cluster, against a base revision: BASE=origin/main make render-diff
@@ -67,6 +73,35 @@ render-diff: install
 	git worktree remove --force build/render-base-src
 	.venv/bin/python -m harness.render --out build/render
 	.venv/bin/python -m harness.render_diff build/render-base build/render
+
+# The README's quick start: its own Redis (a port a packaged Redis does not use, data under build/), checked
+# to be the one answering, so a Redis already on the port cannot stand in for it unnoticed.
+QUICKSTART_REDIS_PORT ?= 6390
+QUICKSTART_REDIS_DIR ?= $(CURDIR)/build/quickstart-redis
+quickstart-redis:
+	@command -v redis-server >/dev/null && command -v redis-cli >/dev/null || { \
+	  echo "make $@: redis-server and redis-cli are not installed: apt-get install -y redis-server redis-tools" >&2; exit 2; }
+	@[ -n "$$REDIS_PASSWORD" ] || { \
+	  echo "make $@: set REDIS_PASSWORD first: export REDIS_PASSWORD=\$$(openssl rand -hex 16)" >&2; exit 2; }
+	@mkdir -p "$(QUICKSTART_REDIS_DIR)"
+	@# the password goes into a private config file, not the command line (ps would show it)
+	@(umask 077; printf 'port %s\nbind 127.0.0.1\ndir %s\nrequirepass "%s"\ndaemonize yes\npidfile %s/redis.pid\nlogfile %s/redis.log\nsave ""\nappendonly no\n' \
+	  "$(QUICKSTART_REDIS_PORT)" "$(QUICKSTART_REDIS_DIR)" "$$REDIS_PASSWORD" "$(QUICKSTART_REDIS_DIR)" "$(QUICKSTART_REDIS_DIR)" \
+	  > "$(QUICKSTART_REDIS_DIR)/redis.conf")
+	@redis-server "$(QUICKSTART_REDIS_DIR)/redis.conf"
+	@for attempt in $$(seq 50); do \
+	  answer=$$(REDISCLI_AUTH="$$REDIS_PASSWORD" redis-cli --no-auth-warning -p $(QUICKSTART_REDIS_PORT) config get dir 2>&1 | tail -n 1); \
+	  if [ "$$answer" = "$(QUICKSTART_REDIS_DIR)" ]; then \
+	    echo "Redis answers on redis://127.0.0.1:$(QUICKSTART_REDIS_PORT) (data and log in $(QUICKSTART_REDIS_DIR))"; exit 0; fi; \
+	  sleep 0.1; done; \
+	echo "make $@: the quick start's Redis did not start on port $(QUICKSTART_REDIS_PORT): the last answer was '$$answer'." >&2; \
+	echo "  See $(QUICKSTART_REDIS_DIR)/redis.log; if another Redis holds the port, choose another: make $@ QUICKSTART_REDIS_PORT=6391" >&2; \
+	exit 1
+
+quickstart-stop:
+	@if [ -f "$(QUICKSTART_REDIS_DIR)/redis.pid" ]; then kill "$$(cat "$(QUICKSTART_REDIS_DIR)/redis.pid")" && \
+	  rm -f "$(QUICKSTART_REDIS_DIR)/redis.pid" && echo "stopped the quick start's Redis"; \
+	else echo "the quick start's Redis is not running ($(QUICKSTART_REDIS_DIR)/redis.pid is absent)"; fi
 
 # Benchmarks print figures; they are not tests.
 bench: install

@@ -99,7 +99,6 @@ IMAGES: dict[str, Image] = {
     "flower-superlink": Image("docker.io/flwr/superlink", "1.42.0"),
     "flower-supernode": Image("docker.io/flwr/supernode", "1.42.0"),
     "flower-superexec": Image("docker.io/flwr/superexec", "1.42.0"),
-    "rollout-gate": Image("docker.io/library/python", "3.13.9-slim-trixie"),  # runs apps/rollout/gate_check.py
 }
 
 

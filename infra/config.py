@@ -16,6 +16,7 @@ import pulumi
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic.alias_generators import to_camel
 
+from apps.worker.settings import BY_FIELD as WORKER_SETTINGS  # one default per setting, the worker's
 from infra.components.federated_config import FederatedConfig
 
 PROJECT = "success6g-edge"
@@ -249,15 +250,17 @@ class VehicleApiConfig(Model):
     client_cidrs: list[str] = Field(default_factory=lambda: ["0.0.0.0/0"],
                                     description="where vehicles come from (the UE pool behind the UPF)")
     pod_cidr: str = Field(default="10.1.0.0/16", description="the cluster's pod network, never a vehicle")
-    stream_maxlen: int = Field(default=1_000_000, ge=1000)
+    stream_maxlen: int = Field(default=WORKER_SETTINGS["stream_maxlen"].default, ge=1000,
+                               description="each node's stream keeps about this many entries: the worker trims "
+                                           "what it has acknowledged beyond it, never an unacknowledged one")
 
 
 class WorkerConfig(Model):
     model_uri: str = Field(default="models:/vehicle-condition@production",
                            description="local path, s3:// URI or MLflow registry URI of the model")
-    batch_size: int = Field(default=500, ge=1)
-    batch_max_wait_ms: int = Field(default=200, ge=1)
-    write_concurrency: int = Field(default=2, ge=1)
+    batch_size: int = Field(default=WORKER_SETTINGS["batch_size"].default, ge=1)
+    batch_max_wait_ms: int = Field(default=WORKER_SETTINGS["batch_max_wait_ms"].default, ge=1)
+    write_concurrency: int = Field(default=WORKER_SETTINGS["write_concurrency"].default, ge=1)
 
 
 class InfluxDbConfig(Model):

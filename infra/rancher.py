@@ -4,23 +4,26 @@
     POST <url>/v3/clusters/<id>?action=generateKubeconfig     -> {"type": "generateKubeconfigOutput", "config": ...}
 
 Both with `Authorization: Bearer <token>`. The functions here are plain HTTP
-(urllib, a timeout, TLS verified with the configured CA) and never import
-pulumi: infra/clusters.py calls them inside an Output.apply on the secret
+(requests, a timeout, TLS verified with the configured CA only, or requests' CA
+bundle when none is set) and never import pulumi: infra/clusters.py calls them inside an Output.apply on the secret
 token, so the token and the kubeconfig stay secrets. Every failure raises
 RancherError naming the site and the Rancher URL.
 """
 
 from __future__ import annotations
 
-import json
-import ssl
-import urllib.error
+import tempfile
 import urllib.parse
-import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import requests
 import yaml
+
+from apps.http_errors import reason
 
 USER_AGENT = "success6g-edge (pulumi program)"
 
@@ -41,45 +44,49 @@ class RancherServer:
         return self.url.rstrip("/")
 
 
-def tls_context(ca_pem: str | None) -> ssl.SSLContext:
-    """Verify Rancher's certificate with the configured CA, or with the system's CAs when none is set."""
-    return ssl.create_default_context(cadata=ca_pem) if ca_pem else ssl.create_default_context()
+@contextmanager
+def trusted_cas(ca_pem: str | None) -> Iterator[str | bool]:
+    """requests' `verify`: a file holding only the configured CA (requests reads CAs from files), or True."""
+    if not ca_pem:
+        yield True
+        return
+    with tempfile.TemporaryDirectory(prefix="rancher-ca-") as folder:
+        bundle = Path(folder) / "ca.pem"
+        bundle.write_text(ca_pem)
+        yield str(bundle)
 
 
 def _request(server: RancherServer, site: str, method: str, path: str) -> dict[str, Any]:
     url = f"{server.base}{path}"
-    request = urllib.request.Request(url, method=method, data=b"" if method == "POST" else None, headers={
-        "Authorization": f"Bearer {server.token}", "Accept": "application/json", "User-Agent": USER_AGENT,
-    })
     where = f"site {site!r}: Rancher at {server.url}"
-    context = tls_context(server.ca_pem) if url.startswith("https://") else None
     try:
-        with urllib.request.urlopen(request, timeout=server.timeout_seconds, context=context) as response:
-            body = response.read()
-    except urllib.error.HTTPError as error:
-        detail = _error_message(error)
-        if error.code in (401, 403):
-            raise RancherError(f"{where} rejected the API token (HTTP {error.code}{detail}); "
-                               "set a valid one: pulumi config set --secret rancherToken") from None
-        raise RancherError(f"{where}: {method} {path} failed with HTTP {error.code}{detail}") from None
-    except (urllib.error.URLError, TimeoutError, OSError) as error:
-        reason = getattr(error, "reason", error)
-        raise RancherError(f"{where} is unreachable ({reason}); check the URL, the network "
+        with trusted_cas(server.ca_pem) as verify:
+            response = requests.request(method, url, timeout=server.timeout_seconds, verify=verify, headers={
+                "Authorization": f"Bearer {server.token}", "Accept": "application/json", "User-Agent": USER_AGENT,
+            })
+    except requests.RequestException as error:
+        raise RancherError(f"{where} is unreachable ({reason(error)}); check the URL, the network "
                            "and 'rancher.caPem'") from None
+    if response.status_code >= 300:
+        detail = _error_message(response)
+        if response.status_code in (401, 403):
+            raise RancherError(f"{where} rejected the API token (HTTP {response.status_code}{detail}); "
+                               "set a valid one: pulumi config set --secret rancherToken")
+        raise RancherError(f"{where}: {method} {path} failed with HTTP {response.status_code}{detail}")
     try:
-        document = json.loads(body)
-    except json.JSONDecodeError:
+        document = response.json()
+    except ValueError:
         raise RancherError(f"{where}: {method} {path} did not answer JSON (is the URL Rancher's?)") from None
     if not isinstance(document, dict):
         raise RancherError(f"{where}: {method} {path} answered {type(document).__name__}, not an object")
     return document
 
 
-def _error_message(error: urllib.error.HTTPError) -> str:
+def _error_message(response: requests.Response) -> str:
     """Rancher's own error text ({"type": "error", "message": ...}) when it sent one."""
     try:
-        message = json.loads(error.read()).get("message")
-    except (json.JSONDecodeError, AttributeError, OSError):
+        message = response.json().get("message")
+    except (ValueError, AttributeError):
         return ""
     return f": {message}" if isinstance(message, str) and message else ""
 

@@ -139,8 +139,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--handover-every", type=parse_duration, metavar="DURATION",
                         help="move each vehicle to the next endpoint this often (e.g. 60s)")
     parser.add_argument("--sink", action="append", choices=SINK_NAMES, help="where to send (repeatable; default stream)")
-    parser.add_argument("--maxlen", type=non_negative_int, default=100_000,
-                        help="trim each stream to about this many entries (0: never; default 100000)")
+    parser.add_argument("--maxlen", type=non_negative_int, default=0,
+                        help="trim each stream to about this many entries, read or not (default 0: never; the "
+                             "worker trims what it has acknowledged, to the stack's vehicleApi.streamMaxlen)")
     parser.add_argument("--window", type=parse_duration, default=1.0, metavar="DURATION",
                         help="readings within one window form one sample (default 1s)")
     parser.add_argument("--duration", type=parse_duration, metavar="DURATION", help="replay at most this much of each drive")

@@ -26,6 +26,7 @@ from apps.model.faults import KINDS, SCALED_KINDS, inject, plan
 from apps.model.features import sensor_columns
 from apps.model.metrics import Detection, detection
 from apps.model.training import TrainingConfig, fit, stack
+from apps.progress import say
 
 DYNAMIC_SENSORS: tuple[str, ...] = (
     "vehicle_speed",
@@ -79,7 +80,7 @@ def evaluate(
     drives: Sequence[RecordedDrive],
     training: TrainingConfig,
     config: EvaluationConfig = EvaluationConfig(),
-    progress=print,
+    progress=say,
 ) -> Evaluation:
     started = time.perf_counter()
     result = Evaluation(sensors=training.sensors)

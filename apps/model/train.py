@@ -14,7 +14,8 @@ import time
 from pathlib import Path
 
 from apps.model.drives import load_drives
-from apps.model.training import TrainingConfig, fit
+from apps.model.training import TrainingConfig, calibration_folds, fit
+from apps.progress import tracked
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -29,6 +30,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if args.rounds < 1:
         parser.error(f"--rounds must be at least 1, got {args.rounds}")
     return args
+
+
+def boosters_per_fit(drives: list, config: TrainingConfig) -> int:
+    """How many boosters fit() trains on these drives: the progress total (one tick each)."""
+    return (len(calibration_folds(drives, config.calibration_folds)) + 2) * len(config.sensors)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -46,7 +52,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     config = TrainingConfig(num_boost_round=args.rounds, seed=args.seed)
     started = time.perf_counter()
-    model = fit(drives, config, version=args.version)
+    with tracked(boosters_per_fit(drives, config), "training", "boosters"):
+        model = fit(drives, config, version=args.version)
     folder = model.save(args.out / "model")
     print(
         f"trained on {len(drives)} drives in {time.perf_counter() - started:.0f} s: {folder} (version {model.version})"
@@ -54,7 +61,9 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_evaluation:
         from apps.model.report import evaluate_and_report  # matplotlib is needed only here
 
-        evaluate_and_report(drives, config, args.out / "report")
+        # every drive is held out in turn: one fit on the others each
+        with tracked(len(drives) * boosters_per_fit(drives[1:], config), "evaluation", "boosters"):
+            evaluate_and_report(drives, config, args.out / "report")
     return 0
 
 

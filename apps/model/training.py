@@ -25,6 +25,7 @@ from apps.model.condition import (
     score_residuals,
 )
 from apps.model.drives import RecordedDrive
+from apps.progress import tick
 
 ALARM_QUANTILE = 0.995  # fixed before any evaluation; the false-alarm goal is <= 1 % of clean samples
 
@@ -93,6 +94,7 @@ def fit_boosters(features: np.ndarray, columns_of, config: TrainingConfig, relat
         init_model = init_models[i] if init_models is not None else None
         boosters.append(lgb.train(config.params(), data, num_boost_round=config.num_boost_round,
                                   init_model=init_model))
+        tick()
     return boosters
 
 

@@ -1,4 +1,6 @@
-"""The health gate between rollout waves: run in a Job on the core cluster, stdlib only.
+"""The health gate between rollout waves: run in a Job on the core cluster, from our apps image.
+
+    python -m apps.rollout.gate_check      (the Job's command; Prometheus is asked with requests)
 
 It asks the core Prometheus, until it passes or the timeout ends, whether every
 site of the wave that was just rolled out is healthy:
@@ -14,15 +16,15 @@ INTERVAL_SECONDS (optional, default 15).
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+
+import requests
+
+from apps.http_errors import reason
 
 # The worker's metrics the gate reads: align these with the worker's /metrics (apps/worker).
 METRICS = {
@@ -110,9 +112,13 @@ def judge(sites: tuple[str, ...], fresh: dict[str, float], written: dict[str, fl
 
 
 def query_prometheus(base_url: str, promql: str, timeout: float = 10.0) -> dict:
-    url = f"{base_url}/api/v1/query?{urllib.parse.urlencode({'query': promql})}"
-    with urllib.request.urlopen(url, timeout=timeout) as response:
-        return json.loads(response.read())
+    """Prometheus's JSON answer, errors included (a 400 for a bad query carries {"status": "error", ...})."""
+    response = requests.get(f"{base_url}/api/v1/query", params={"query": promql}, timeout=timeout,
+                            headers={"Accept": "application/json"})
+    try:
+        return response.json()
+    except ValueError:
+        raise ValueError(f"HTTP {response.status_code} {response.reason}, not JSON") from None
 
 
 def attempt(settings: Settings, query: Callable[[str, str], dict] = query_prometheus) -> list[str]:
@@ -120,8 +126,8 @@ def attempt(settings: Settings, query: Callable[[str, str], dict] = query_promet
     try:
         answers = {name: by_site(query(settings.prometheus_url, promql))
                    for name, promql in queries(settings.sites, settings.limits).items()}
-    except (urllib.error.URLError, OSError, ValueError, KeyError) as error:
-        return [f"cannot read the wave's metrics from Prometheus at {settings.prometheus_url}: {error}"]
+    except (OSError, ValueError, KeyError) as error:  # requests' errors are OSErrors
+        return [f"cannot read the wave's metrics from Prometheus at {settings.prometheus_url}: {reason(error)}"]
     return judge(settings.sites, answers["fresh"], answers["written"], answers["errors"], settings.limits)
 
 

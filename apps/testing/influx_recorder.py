@@ -17,6 +17,8 @@ refusals:
 - `max_body_bytes=N`: a larger request body is refused, 413.
 A test can make it fail (`outage("503")` or "429" (with Retry-After) or "403" answers that status,
 `outage("refuse")` drops connections unanswered) and end the outage (`outage(None)`).
+It also answers influxdb-client's query API, `POST /api/v2/query?org=` with a Flux query over the points it
+recorded (the subset in apps/testing/flux_query.py), so reading predictions back works as against InfluxDB 2.
 Used by the integration tests and the benchmark; never in production.
 """
 
@@ -31,6 +33,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Self
 from urllib.parse import parse_qs, urlsplit
+
+from apps.testing import flux_query
 
 _UNESCAPED_SPACE = re.compile(r"(?<!\\) ")
 _UNESCAPED_COMMA = re.compile(r"(?<!\\),")
@@ -82,6 +86,7 @@ class InfluxRecorder:
     lines_accepted: int = 0  # lines in the accepted writes (cheap to keep current, unlike `points`)
     failed_requests: int = 0  # writes answered with an error (outage, bad token, bad line)
     endpoints: list[str] = field(default_factory=list)  # the path of every accepted write
+    queries: list[str] = field(default_factory=list)  # the Flux text of every query answered 200
     latency_s: float = 0.0  # how long each write takes to answer (a slow InfluxDB)
     validate: bool = False  # refuse a batch with unparsable lines (400), as InfluxDB does
     retention_s: float | None = None  # drop points older than this (422 partial write), as InfluxDB does
@@ -134,12 +139,20 @@ class InfluxRecorder:
                     self.close_connection = True
                     self.connection.close()
                     return
-                status, message = recorder._accept(self.path, self.headers.get("Authorization", ""),
-                                                   self.headers.get("Content-Encoding", ""), body)
+                if urlsplit(self.path).path == "/api/v2/query":
+                    status, message = recorder._query(self.path, self.headers.get("Authorization", ""), body)
+                else:
+                    status, message = recorder._accept(self.path, self.headers.get("Authorization", ""),
+                                                       self.headers.get("Content-Encoding", ""), body)
                 self.send_response(status)
-                payload = b"" if status == 204 else json.dumps(
-                    {"code": ERROR_CODES.get(status, "internal error"), "message": message}).encode()
-                if payload:
+                if status == 200:  # a query's annotated CSV
+                    payload = message.encode()
+                    self.send_header("Content-Type", "text/csv; charset=utf-8")
+                elif status == 204:
+                    payload = b""
+                else:
+                    payload = json.dumps({"code": ERROR_CODES.get(status, "internal error"),
+                                          "message": message}).encode()
                     self.send_header("Content-Type", "application/json")
                 if status == 429:
                     self.send_header("Retry-After", "1")
@@ -240,6 +253,27 @@ class InfluxRecorder:
             except ValueError as error:
                 found.append((line, str(error) or "invalid line"))
         return found
+
+    def _query(self, path: str, authorization: str, body: bytes) -> tuple[int, str]:
+        """(200, annotated CSV) for a Flux query in the supported subset, else an InfluxDB-like error."""
+        org = parse_qs(urlsplit(path).query).get("org", [""])[0]
+        if self._failure == "503":
+            return 503, "service unavailable (outage)"
+        if authorization != f"Token {self.token}":
+            return 401, "unauthorized access"
+        if org != self.org:
+            return 404, f"organization name \"{org}\" not found"
+        try:
+            text = json.loads(body)["query"]
+            query = flux_query.parse(text, now_ns=time.time_ns())
+        except (ValueError, KeyError, TypeError) as error:
+            return 400, f"error in query: {error}"
+        if query.bucket != self.bucket:
+            return 404, f"failed to initialize execute state: could not find bucket \"{query.bucket}\""
+        answer = flux_query.annotated_csv(flux_query.tables(self.points, query))
+        with self._lock:
+            self.queries.append(text)
+        return 200, answer
 
     def stop(self) -> None:
         if self._server is not None:

@@ -145,3 +145,8 @@ class Worker:
             self.metrics.consumer_lag.set(lag)
             self.metrics.consumer_pending.set(pending)
             self.metrics.stream_entries_added.set(added)
+            if self.settings.stream_maxlen:
+                try:
+                    self.consumer.trim_acknowledged(self.settings.stream_maxlen)
+                except redis.RedisError:
+                    continue

@@ -48,6 +48,7 @@ class Settings:
     write_concurrency: int
     claim_min_idle_ms: int
     dead_letter_maxlen: int
+    stream_maxlen: int
     metrics_port: int
     shutdown_grace_s: float
     model_retry_max_s: float
@@ -147,12 +148,16 @@ SETTINGS: tuple[Setting, ...] = (
             "a pending entry idle this long is taken over (its consumer died)", int, minimum=100),
     Setting("DEAD_LETTER_MAXLEN", "dead_letter_maxlen", 100_000,
             "the dead-letter stream keeps about this many entries", int, minimum=1),
+    Setting("STREAM_MAXLEN", "stream_maxlen", 1_000_000,
+            "the node's stream is trimmed to about this many entries, acknowledged ones only (0: never)",
+            int, minimum=0),
     Setting("METRICS_PORT", "metrics_port", 9108, "port of /metrics, /healthz and /readyz (0: any free port)",
             int, minimum=0, maximum=65535),
     Setting("SHUTDOWN_GRACE_S", "shutdown_grace_s", 20.0,
             "on SIGTERM, how long a failing sink is retried before entries are left pending", float, minimum=0),
 )
 BY_ENV = {setting.env: setting for setting in SETTINGS}
+BY_FIELD = {setting.field: setting for setting in SETTINGS}  # the deploy names variables through this
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:

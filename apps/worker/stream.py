@@ -123,6 +123,26 @@ class StreamConsumer:
                 return int(lag), int(group["pending"]), added
         return int(info["length"]), 0, added
 
+    def trim_acknowledged(self, maxlen: int) -> int:
+        """Keep the stream near `maxlen` entries by trimming its oldest ones, but only those the group has
+        acknowledged: never past the oldest pending entry or the group's read position, so no sample is lost
+        however far behind the worker is. Returns how many entries Redis removed."""
+        info = self.client.xinfo_stream(self.stream)
+        length = int(info["length"])
+        group = next((g for g in self.client.xinfo_groups(self.stream)
+                      if g["name"] in (CONSUMER_GROUP, CONSUMER_GROUP.encode())), None)
+        if length <= maxlen or group is None or not info.get("first-entry"):
+            return 0
+        safe = _id(group["last-delivered-id"])
+        pending = self.client.xpending(self.stream, CONSUMER_GROUP)
+        if pending["pending"]:
+            safe = min(safe, _id(pending["min"]))
+        # where about `maxlen` entries remain, from the ids' times (vehicles send at a steady rate)
+        first_ms, last_ms = _id_ms(info["first-entry"][0]), _id_ms(info["last-generated-id"])
+        cut = (first_ms + (last_ms - first_ms) * (length - maxlen) // length, 0)
+        keep_from = min(safe, cut)
+        return int(self.client.xtrim(self.stream, minid=f"{keep_from[0]}-{keep_from[1]}", approximate=True))
+
     def _count_lag(self, last_delivered: bytes | str, info: dict) -> int:
         """The lag when Redis cannot tell: after a restart from its append-only file the group's read counter is
         lost until the group reaches the stream's end. Up to LAG_PAGE undelivered entries are counted exactly;
@@ -138,6 +158,11 @@ class StreamConsumer:
 
 def _text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
+
+
+def _id(entry_id: bytes | str) -> tuple[int, int]:
+    milliseconds, _, sequence = _text(entry_id).partition("-")
+    return int(milliseconds), int(sequence or 0)
 
 
 def _id_ms(entry_id: bytes | str) -> int:

@@ -28,7 +28,8 @@ def _build(site: Site, role: Role, provided: Provided) -> Provided:
     worker.InferenceWorker(
         f"{name}-worker",
         worker.InferenceWorkerArgs(namespace=NAMESPACE, config=site.config.worker, profile=site.config.profile,
-                                   site=site.cluster.name, image=site.config.images.ref("apps"),
+                                   site=site.cluster.name,
+                                   stream_maxlen=site.config.vehicle_api.stream_maxlen, image=site.config.images.ref("apps"),
                                    monitoring=provided.prometheus_operator is not None, depends_on=[ns, *monitors]),
         site.opts,
     )

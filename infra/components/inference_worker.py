@@ -14,6 +14,7 @@ import pulumi_kubernetes as k8s
 import yaml
 
 import apps.worker
+from apps.worker.settings import BY_FIELD
 from infra.components.base import (
     TYPE_PREFIX,
     Workload,
@@ -30,7 +31,7 @@ from infra.config import ProfileName, WorkerConfig
 from infra.profiles import requirement
 
 NAME = "inference-worker"
-METRICS_PORT = 9108
+METRICS_PORT = BY_FIELD["metrics_port"].default
 APP_UID = 10001  # the Dockerfile's USER
 MODEL_STORE_SECRET = "model-store-credentials"  # optional: only a model pulled from S3 / MLflow needs it
 SELECTOR = {"app.kubernetes.io/name": NAME}
@@ -44,32 +45,39 @@ class InferenceWorkerArgs:
     config: WorkerConfig
     profile: ProfileName
     site: str
+    stream_maxlen: int  # vehicleApi.streamMaxlen: the worker trims what it acknowledged beyond it
     image: str  # our apps' image, from the stack's `images` (what the image workflow publishes)
     monitoring: bool  # whether this cluster has the Prometheus Operator's CRDs
     depends_on: list[pulumi.Resource]
 
 
+def env_name(field: str) -> str:
+    """The worker's variable for one of its settings (apps/worker/settings.py names them, once)."""
+    return BY_FIELD[field].env
+
+
 def worker_env(args: InferenceWorkerArgs) -> list[k8s.core.v1.EnvVarArgs]:
     plain = {
-        "REDIS_URL": f"redis://{LOCAL_SERVICE}.{args.namespace}.svc:{PORT}/0",
-        "SITE": args.site,
-        "MODEL_URI": args.config.model_uri,
-        "BATCH_SIZE": str(args.config.batch_size),
-        "BATCH_MAX_WAIT_MS": str(args.config.batch_max_wait_ms),
-        "WRITE_CONCURRENCY": str(args.config.write_concurrency),
-        "METRICS_PORT": str(METRICS_PORT),
+        "redis_url": f"redis://{LOCAL_SERVICE}.{args.namespace}.svc:{PORT}/0",
+        "site": args.site,
+        "model_uri": args.config.model_uri,
+        "batch_size": args.config.batch_size,
+        "batch_max_wait_ms": args.config.batch_max_wait_ms,
+        "write_concurrency": args.config.write_concurrency,
+        "stream_maxlen": args.stream_maxlen,
+        "metrics_port": METRICS_PORT,
     }
     # NODE_NAME picks the node's stream; CONSUMER_NAME the same, so a restarted pod (one per node) takes its
     # own pending entries back at once instead of after CLAIM_MIN_IDLE_MS
-    node = [k8s.core.v1.EnvVarArgs(name=variable, value_from=k8s.core.v1.EnvVarSourceArgs(
+    node = [k8s.core.v1.EnvVarArgs(name=env_name(field), value_from=k8s.core.v1.EnvVarSourceArgs(
         field_ref=k8s.core.v1.ObjectFieldSelectorArgs(field_path="spec.nodeName")))
-        for variable in ("NODE_NAME", "CONSUMER_NAME")]
+        for field in ("node_name", "consumer_name")]
     return [
-        *(k8s.core.v1.EnvVarArgs(name=key, value=value) for key, value in plain.items()),
+        *(k8s.core.v1.EnvVarArgs(name=env_name(field), value=str(value)) for field, value in plain.items()),
         *node,
-        secret_env("REDIS_PASSWORD", AUTH_SECRET, "password"),
+        secret_env(env_name("redis_password"), AUTH_SECRET, "password"),
         # the write-only credential the data services made for this bucket (INFLUX_URL & co. come envFrom)
-        secret_env("INFLUX_TOKEN", WRITE_TOKEN_SECRET, "INFLUX_TOKEN"),
+        secret_env(env_name("influx_token"), WRITE_TOKEN_SECRET, "INFLUX_TOKEN"),
         secret_env("AWS_ACCESS_KEY_ID", MODEL_STORE_SECRET, "AWS_ACCESS_KEY_ID", optional=True),
         secret_env("AWS_SECRET_ACCESS_KEY", MODEL_STORE_SECRET, "AWS_SECRET_ACCESS_KEY", optional=True),
     ]

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
+from apps.worker.settings import INFLUX_TOKEN_SECRET
 from infra.components import influxdb
 from infra.components.base import TYPE_PREFIX, child, labels
 from infra.components.edge_apps import NAMESPACE as EDGE_APPS_NAMESPACE
@@ -28,7 +29,7 @@ from infra.components.registration import Provided, Registration, Site, edge_onl
 from infra.components.secrets import opaque_secret
 from infra.config import InfluxDbConfig, Role
 
-WRITE_TOKEN_SECRET = "influxdb-write-token"
+WRITE_TOKEN_SECRET = INFLUX_TOKEN_SECRET  # the worker names it in its log when InfluxDB refuses it
 CONNECTION_CONFIGMAP = "influxdb-connection"
 
 

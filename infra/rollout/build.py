@@ -95,7 +95,8 @@ def _waves(ctx: _Context, plan: list[Wave], core: pulumi.Resource,
                            gate=ctx.config.rollout.gate,
                            profile=site_config(ctx.config, ctx.config.core_cluster).profile,
                            fingerprint=recorder.fingerprint(),
-                           script_config_map=gates_home.script_config_map, depends_on=[core, *rolled]),
+                           image=ctx.config.images.ref("apps"),
+                           gate_namespace=gates_home.namespace, depends_on=[core, *rolled]),
             on_core,
         )
         result.gates.append(gate)

@@ -9,24 +9,19 @@ The Job carries the wave's fingerprint: a new rollout of the wave replaces it
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
-from pathlib import Path
 
 import pulumi
 import pulumi_kubernetes as k8s
 
-from apps.rollout import gate_check
-from infra import catalog
 from infra.components import monitoring
-from infra.components.base import TYPE_PREFIX, child, labels, namespace, role_selector
+from infra.components.base import TYPE_PREFIX, labels, namespace, role_selector
 from infra.config import GateConfig, ProfileName
 from infra.profiles import requirement
 
 NAMESPACE = "rollout"
-SCRIPT = Path(gate_check.__file__)  # runtime code: apps/rollout/gate_check.py
-SCRIPT_KEY = "gate_check.py"
-MOUNT = "/gate"
+# The gate's code runs from our apps image, as the worker does; it asks Prometheus with requests.
+COMMAND = ["python", "-m", "apps.rollout.gate_check"]
 FINGERPRINT_ANNOTATION = "success6g.eu/rollout-fingerprint"
 NOBODY = 65534
 # Margin for the pod to start and for the Job controller to report, beyond the check's own timeout.
@@ -40,21 +35,11 @@ def core_prometheus_url() -> str:
 
 
 class GateNamespace(pulumi.ComponentResource):
-    """The `rollout` namespace and the gate script, once per core cluster. Exposes `script_config_map`."""
+    """The `rollout` namespace, once per core cluster. Exposes `namespace`: what every gate Job waits for."""
 
     def __init__(self, name: str, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(f"{TYPE_PREFIX}:GateNamespace", name, None, opts)
-        ns = namespace(f"{name}-ns", NAMESPACE, "rollout", self)
-        script = SCRIPT.read_text()
-        digest = hashlib.sha256(script.encode()).hexdigest()[:10]
-        # The name changes with the script, so a new script reaches new gates without touching running ones.
-        self.script_config_map = k8s.core.v1.ConfigMap(
-            f"{name}-script",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=f"gate-check-{digest}", namespace=NAMESPACE,
-                                                labels=labels("rollout-gate", "rollout")),
-            data={SCRIPT_KEY: script},
-            opts=child(self, [ns]),
-        )
+        self.namespace = namespace(f"{name}-ns", NAMESPACE, "rollout", self)
         self.register_outputs({})
 
 
@@ -65,7 +50,8 @@ class HealthGateArgs:
     gate: GateConfig
     profile: ProfileName
     fingerprint: pulumi.Input[str]  # the digest of what the wave deploys (infra/rollout/fingerprint.py)
-    script_config_map: k8s.core.v1.ConfigMap
+    image: str  # our apps image (config.images.ref("apps")): a new tag brings a new gate and re-runs it
+    gate_namespace: pulumi.Resource
     depends_on: list[pulumi.Resource]
 
 
@@ -94,19 +80,14 @@ def gate_pod_spec(args: HealthGateArgs) -> k8s.core.v1.PodSpecArgs:
         ),
         containers=[k8s.core.v1.ContainerArgs(
             name="gate",
-            image=catalog.image("rollout-gate").ref,
-            command=["python", f"{MOUNT}/{SCRIPT_KEY}"],
+            image=args.image,
+            command=COMMAND,
             env=gate_env(args),
             resources=requirement(args.profile, "rollout-gate").to_kubernetes(),
             security_context=k8s.core.v1.SecurityContextArgs(
                 allow_privilege_escalation=False, read_only_root_filesystem=True,
                 capabilities=k8s.core.v1.CapabilitiesArgs(drop=["ALL"]),
             ),
-            volume_mounts=[k8s.core.v1.VolumeMountArgs(name="script", mount_path=MOUNT, read_only=True)],
-        )],
-        volumes=[k8s.core.v1.VolumeArgs(
-            name="script",
-            config_map=k8s.core.v1.ConfigMapVolumeSourceArgs(name=args.script_config_map.metadata.name),
         )],
     )
 
@@ -131,7 +112,7 @@ class HealthGate(pulumi.ComponentResource):
                 ),
             ),
             opts=pulumi.ResourceOptions(
-                parent=self, depends_on=[args.script_config_map, *args.depends_on],
+                parent=self, depends_on=[args.gate_namespace, *args.depends_on],
                 # A Job's template is immutable: a new one replaces the Job, and as the name stays, the old one
                 # goes first. Pulumi then waits for the new Job to complete, up to these timeouts.
                 replace_on_changes=["spec"],

@@ -14,7 +14,7 @@ from harness.graph import waits_for
 from harness.paths import SHARED
 from harness.query import manifest, named, on_cluster
 from harness.run import Evaluation, evaluate
-from infra import catalog
+from infra.config import ImagesConfig
 from tests.conftest import needs_shared
 from tests.program.known_gaps import unexpected_problems
 from tests.support.stacks import core_cluster, edge_site, write_stack
@@ -35,7 +35,8 @@ def waves_stack(tmp_path_factory: pytest.TempPathFactory) -> Evaluation:
                 edge_site("site-b", 1, profile="minimal"), edge_site("site-x", 1, excluded=True),
                 edge_site("site-c", 2)]
     path = write_stack(tmp_path_factory.mktemp("stacks"), "waves", clusters,
-                       rollout={"gate": {"maxErrorRate": 0.02, "maxPredictionAgeSeconds": 90, "timeoutSeconds": 600}})
+                       rollout={"gate": {"maxErrorRate": 0.02, "maxPredictionAgeSeconds": 90, "timeoutSeconds": 600}},
+                       images={"registry": "ghcr.io/lab-owner", "tag": "sha-abc1234"})
     evaluation = evaluate("waves", stack_file=path)
     assert evaluation.error is None, evaluation.error
     return evaluation
@@ -67,7 +68,10 @@ def test_the_gate_job_is_small_pinned_non_root_and_fails_once(evaluations: dict[
     pod = spec["template"]["spec"]
     assert pod["securityContext"]["runAsNonRoot"] is True and pod["automountServiceAccountToken"] is False
     [container] = pod["containers"]
-    assert container["image"] == catalog.IMAGES["rollout-gate"].ref and ":latest" not in container["image"]
+    # our apps image, as the worker's (the stack's `images`, defaults here), run as a module of it
+    assert container["image"] == ImagesConfig().ref("apps") and ":latest" not in container["image"]
+    assert container["command"] == ["python", "-m", "apps.rollout.gate_check"]
+    assert "volumes" not in pod and "volumeMounts" not in container  # no script ConfigMap any more
     assert set(container["resources"]) == {"requests", "limits"}
     env = {item["name"]: item["value"] for item in container["env"]}
     assert env["SITES"] == "edge-a" and env["WAVE"] == "wave-0"
@@ -98,6 +102,11 @@ def test_a_paused_site_keeps_what_it_runs_and_is_not_gated(waves_stack: Evaluati
     env = {e["name"]: e["value"] for e in manifest(gate_job(waves_stack, 0))["spec"]["template"]["spec"]
            ["containers"][0]["env"]}
     assert env["SITES"] == "site-a"
+
+
+def test_every_gate_runs_the_stacks_apps_image(waves_stack: Evaluation) -> None:
+    images = {manifest(job)["spec"]["template"]["spec"]["containers"][0]["image"] for job in gate_jobs(waves_stack)}
+    assert images == {"ghcr.io/lab-owner/success6g-edge-apps:sha-abc1234"}
 
 
 def test_an_excluded_site_is_not_built_at_all(waves_stack: Evaluation) -> None:

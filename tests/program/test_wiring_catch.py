@@ -99,7 +99,7 @@ def test_volumes_and_service_accounts_are_followed(evaluations: dict[str, Evalua
     def claim_and_account(inputs: dict[str, Any]) -> None:
         pod = inputs["spec"]["template"]["spec"]
         pod["serviceAccountName"] = "gate-reader"
-        pod["volumes"].append({"name": "cache", "persistentVolumeClaim": {"claimName": "gate-cache"}})
+        pod.setdefault("volumes", []).append({"name": "cache", "persistentVolumeClaim": {"claimName": "gate-cache"}})
         pod["volumes"].append({"name": "ca", "projected": {"sources": [{"secret": {"name": "success6g-ca"}}]}})
 
     bad = changed(evaluations["edge"], "Job", "wave-0-gate", "core", claim_and_account)

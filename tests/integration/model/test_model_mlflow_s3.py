@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,42 +16,30 @@ import pytest
 from tests.conftest import need_module
 
 mlflow = need_module("mlflow", "extra model")
-moto_server = need_module("moto.server", "dev dependency moto[server]")
-boto3 = need_module("boto3", "extra apps")
+need_module("moto.server", "dev dependency moto[server]")
+need_module("minio", "dev dependency minio")
 
 from apps.model import load_model
 from apps.model.loading import ModelNotFoundError
 from apps.model.pyfunc import input_frame, log_and_register, output_frame, storage_uri
+from apps.testing.redis_server import free_port
+from tests.support.local_s3 import LocalS3
 
 pytestmark = pytest.mark.integration
 BUCKET = "mlflow-artifacts"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
-def s3(tmp_path_factory):
-    port = free_port()
-    server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=port)
-    server.start()
-    patch = pytest.MonkeyPatch()
-    # moto accepts any credentials; these name the test, they are not secrets
-    for key, value in {
-        "AWS_ACCESS_KEY_ID": "moto-test",
-        "AWS_SECRET_ACCESS_KEY": "moto-test",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "MLFLOW_S3_ENDPOINT_URL": f"http://127.0.0.1:{port}",
-    }.items():
-        patch.setenv(key, value)
-    patch.delenv("AWS_ENDPOINT_URL", raising=False)
-    boto3.client("s3", endpoint_url=f"http://127.0.0.1:{port}").create_bucket(Bucket=BUCKET)
-    yield f"http://127.0.0.1:{port}"
-    patch.undo()
-    server.stop()
+def s3():
+    """moto's S3 server, its bucket made with the minio client; MLflow and boto3 pointed at it."""
+    with LocalS3() as server:
+        patch = pytest.MonkeyPatch()
+        for key, value in server.client_env.items():
+            patch.setenv(key, value)
+        patch.delenv("AWS_ENDPOINT_URL", raising=False)
+        server.create_bucket(BUCKET)
+        yield server
+        patch.undo()
 
 
 @pytest.fixture(scope="module")
@@ -121,8 +108,7 @@ def test_registered_s3_and_local_models_predict_the_same(tiny_model, drives, s3,
     assert version == "1"
 
     expected = tiny_model.predict(features)
-    listing = boto3.client("s3", endpoint_url=s3).list_objects_v2(Bucket=BUCKET)["Contents"]
-    keys = [item["Key"] for item in listing]
+    keys = s3.keys(BUCKET)
     mlflow_model_root = next(key for key in keys if key.endswith("/MLmodel")).rsplit("/", 1)[0]
     model_folder = next(key for key in keys if key.endswith("/model.json")).rsplit("/", 1)[0]
     # what KServe's storage initializer is pointed at (the stack's kserve.model.storageUri)

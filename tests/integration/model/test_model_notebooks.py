@@ -1,17 +1,15 @@
 """The notebooks, executed headlessly on the real drives (or synthetic ones without them), with small budgets.
 
-The monitoring notebook queries a loopback HTTP server that answers InfluxDB 2's /api/v2/query with an
-annotated CSV built from the model's predictions on a real drive.
+The monitoring notebook reads, through influxdb-client, the InfluxDB recorder (apps/testing/influx_recorder.py)
+holding the model's predictions on a real drive, written as the worker writes them: the README's local replay.
 """
 
 from __future__ import annotations
 
 import json
-import threading
-from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+import os
+import time
 from pathlib import Path
-from typing import ClassVar
 
 import numpy as np
 import pytest
@@ -21,7 +19,10 @@ from tests.conftest import need_module
 nbformat = need_module("nbformat", "dev dependency nbformat")
 nbclient = need_module("nbclient", "dev dependency nbclient")
 
+from apps.contracts import PredictionPoint
 from apps.model.condition import prediction_columns
+from apps.testing.influx_recorder import InfluxRecorder
+from apps.worker.influx import InfluxSink
 from harness.checks import IDNEO_DRIVES
 
 pytestmark = pytest.mark.integration
@@ -76,73 +77,33 @@ def test_training_notebook_trains_and_evaluates_on_a_held_out_drive(tmp_path, dr
     assert images_in(book) >= 3
 
 
-class QueryRecorder(BaseHTTPRequestHandler):
-    answer = b""
-    requests: ClassVar[list[dict]] = []
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        self.requests.append(
-            {"path": self.path, "authorization": self.headers.get("Authorization"), "body": json.loads(body)}
-        )
-        self.send_response(200)
-        self.send_header("Content-Type", "text/csv; charset=utf-8")
-        self.send_header("Content-Length", str(len(self.answer)))
-        self.end_headers()
-        self.wfile.write(self.answer)
-
-    def log_message(self, *args) -> None:
-        pass
-
-
-def annotated_csv(columns: dict[str, np.ndarray], vehicle: str, start: datetime, stamps: np.ndarray) -> str:
-    """What InfluxDB 2 answers for the notebook's pivoted Flux query: one table, one row per prediction."""
-    fields = list(columns)
-    kinds = ["long" if name == "alarm" else "double" for name in fields]
-    lines = [
-        "#datatype,string,long,dateTime:RFC3339,dateTime:RFC3339,dateTime:RFC3339,string,string,string,"
-        + ",".join(kinds),
-        "#group,false,false,true,true,false,true,true,true," + ",".join("false" for _ in fields),
-        "#default,_result,,,,,,,," + ",".join("" for _ in fields),
-        ",result,table,_start,_stop,_time,model_version,site,vehicle," + ",".join(fields),
-    ]
-    stop = start + timedelta(hours=1)
-    for row, stamp in enumerate(stamps):
-        when = (start + timedelta(seconds=float(stamp))).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-        values = ",".join(str(int(columns[f][row])) if f == "alarm" else repr(float(columns[f][row])) for f in fields)
-        lines.append(
-            f",,0,{start:%Y-%m-%dT%H:%M:%SZ},{stop:%Y-%m-%dT%H:%M:%SZ},{when},test-tiny,lab,{vehicle},{values}"
-        )
-    return "\r\n".join(lines) + "\r\n\r\n"
-
-
 @pytest.fixture
 def influx(tiny_model, drives, monkeypatch):
+    """The InfluxDB recorder holding the model's predictions on a real drive, as the worker writes them."""
     drive = drives[-1]
     features = drive.replayed.features[::12][:150]  # one row per poll cycle
     output = tiny_model.predict(features)
     columns = prediction_columns(output, tiny_model.alarms(output), tiny_model.sensors)
-    start = datetime(2026, 11, 28, tzinfo=UTC)
-    QueryRecorder.answer = annotated_csv(columns, "car-1", start, drive.replayed.stamps[::12][:150]).encode()
-    QueryRecorder.requests = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), QueryRecorder)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    monkeypatch.setenv("NOTEBOOK_TEST_INFLUX_TOKEN", "read-token-for-the-loopback-test")
-    yield f"http://127.0.0.1:{server.server_port}", columns
-    server.shutdown()
-    server.server_close()
+    stamps = drive.replayed.stamps[::12][:150]
+    end_ns = time.time_ns()
+    lines = [PredictionPoint("car-1", "lab", "test-tiny", end_ns - round((stamps[-1] - stamp) * 1e9),
+                             {name: float(values[row]) for name, values in columns.items()}).to_line_protocol()
+             for row, stamp in enumerate(stamps)]
+    token = f"read-token-{os.urandom(6).hex()}"
+    monkeypatch.setenv("NOTEBOOK_TEST_INFLUX_TOKEN", token)
+    with InfluxRecorder(token=token) as recorder:
+        InfluxSink(recorder.url, recorder.bucket, "autogen", token, timeout_ms=5000).write(lines)
+        yield recorder, columns
 
 
 def test_monitoring_notebook_reads_predictions_back(influx):
-    url, columns = influx
+    recorder, columns = influx
     book = run(
-        "03_monitoring.ipynb", f"INFLUX_URL = {url!r}\nTOKEN_VARIABLE = 'NOTEBOOK_TEST_INFLUX_TOKEN'\nTHRESHOLD = 1.0"
+        "03_monitoring.ipynb",
+        f"INFLUX_URL = {recorder.url!r}\nTOKEN_VARIABLE = 'NOTEBOOK_TEST_INFLUX_TOKEN'\nTHRESHOLD = 1.0",
     )
-    (request,) = QueryRecorder.requests
-    assert request["path"].startswith("/api/v2/query")
-    assert request["authorization"] == "Token read-token-for-the-loopback-test"
-    assert 'r._measurement == "prediction"' in request["body"]["query"]
+    (query,) = recorder.queries  # answered 200 only with the right token, org and bucket
+    assert 'r._measurement == "prediction"' in query and "pivot(" in query
     text = text_of(book)
     assert "150 prediction points" in text
     assert f"{np.max(columns['anomaly_score']):.6f}"[:5] in text  # the max score of car-1 is shown
