@@ -122,7 +122,7 @@ class FederatedServer(pulumi.ComponentResource):
 
     def _superlink(self, name: str, args: FederatedServerArgs, deps: list[pulumi.Resource]) -> k8s.apps.v1.Deployment:
         flags = ["--ssl-certfile", "/tls/tls.crt", "--ssl-keyfile", "/tls/tls.key", "--ssl-ca-certfile",
-                 "/tls/ca.crt", "--enable-supernode-auth", "--host", "0.0.0.0", "--port", str(PORT),
+                 "/tls/ca.crt", "--enable-supernode-auth", "--host=0.0.0.0", "--port", str(PORT),
                  "--isolation", "process", "--database", "/state/state.db",
                  # dependencies come with the images, never installed at run time
                  "--disable-runtime-dependency-installation"]
