@@ -26,6 +26,7 @@ from harness.paths import PROJECT_ROOT
 TEST_SECRET_PREFIX = "harness-test-secret"
 GENERATED_SECRET_PREFIX = "harness-generated"
 RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword"
+TLS_PRIVATE_KEY = "tls:index/privateKey:PrivateKey"
 
 
 def wrap_secret(value: Any) -> dict[str, Any]:
@@ -83,6 +84,12 @@ class _Mocks(pulumi.runtime.Mocks):
             self.evaluation.secret_values[f"generated:{args.name}"] = value
             # The engine marks `result` secret (additionalSecretOutputs); the mock monitor does not.
             state["result"] = wrap_secret(value)
+        elif args.typ == TLS_PRIVATE_KEY:  # a SuperNode's key pair (infra/components/federated_keys.py)
+            digest = hashlib.sha256(args.name.encode()).hexdigest()[:16]
+            value = f"{GENERATED_SECRET_PREFIX}-openssh-private-key-{digest}"
+            self.evaluation.secret_values[f"generated:{args.name}"] = value
+            state["privateKeyOpenssh"] = wrap_secret(value)
+            state["publicKeyOpenssh"] = f"ecdsa-sha2-nistp384 mock-public-key-{digest}"
         return f"{args.name}-id", state
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from pydantic.alias_generators import to_camel
 
 from apps.worker.settings import BY_FIELD as WORKER_SETTINGS  # one default per setting, the worker's
+from infra.components.federated_config import FederatedConfig
 
 PROJECT = "success6g-edge"
 STACKS_DIR = "stacks"
@@ -410,6 +411,7 @@ class StackConfig(Model):
     jupyterhub: JupyterHubConfig = JupyterHubConfig()
     rancher: RancherConfig | None = None
     rollout: RolloutConfig = RolloutConfig()
+    federated: FederatedConfig = FederatedConfig()
 
     @model_validator(mode="after")
     def _rollout_consistent(self) -> StackConfig:

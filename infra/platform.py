@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import pulumi
 
 from infra.components.base import TYPE_PREFIX
+from infra.components.federated_keys import supernode_keys
 from infra.components.registration import Provided, SharedCredentials, Site
 from infra.components.secrets import generated_password
 from infra.config import ClusterConfig, StackConfig, StackSecrets
@@ -31,9 +32,8 @@ def cluster_placements(cluster: ClusterConfig, config: StackConfig) -> list[Plac
 
 def shared_credentials(parent: pulumi.Resource, config: StackConfig) -> SharedCredentials:
     """Credentials several clusters use, generated once per stack."""
-    if not config.components.influxdb:
-        return SharedCredentials()
-    return SharedCredentials(influx_writer_password=generated_password("influxdb-writer-password", parent))
+    writer = generated_password("influxdb-writer-password", parent) if config.components.influxdb else None
+    return SharedCredentials(influx_writer_password=writer, supernode_keys=supernode_keys(parent, config))
 
 
 @dataclass(frozen=True)

@@ -70,11 +70,14 @@ def stack(drives: Sequence[RecordedDrive]) -> np.ndarray:
     return np.vstack([drive.replayed.features for drive in drives])
 
 
-def fit_boosters(features: np.ndarray, columns_of, config: TrainingConfig, relative: bool = False) -> list[lgb.Booster]:
+def fit_boosters(features: np.ndarray, columns_of, config: TrainingConfig, relative: bool = False,
+                 init_models: Sequence[lgb.Booster | None] | None = None) -> list[lgb.Booster]:
     """One regressor per sensor from the columns `columns_of(sensor)` selects.
 
     The target is the sensor's current value, or with `relative` its change since
-    its last known value (what the impute models predict).
+    its last known value (what the impute models predict). With `init_models`, each
+    sensor's booster continues that model (adds `num_boost_round` trees to it): how
+    federated training moves one model from node to node (apps/federated).
     """
     boosters = []
     targets = features[:, current_columns(config.sensors)]
@@ -88,7 +91,9 @@ def fit_boosters(features: np.ndarray, columns_of, config: TrainingConfig, relat
         data = lgb.Dataset(
             features[rows][:, columns_of(sensor, config.sensors)], label=targets[rows, i], free_raw_data=True
         )
-        boosters.append(lgb.train(config.params(), data, num_boost_round=config.num_boost_round))
+        init_model = init_models[i] if init_models is not None else None
+        boosters.append(lgb.train(config.params(), data, num_boost_round=config.num_boost_round,
+                                  init_model=init_model))
         tick()
     return boosters
 

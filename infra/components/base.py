@@ -129,8 +129,15 @@ def http_route(
     port: int,
     parent: pulumi.Resource,
     depends_on: list[pulumi.Resource] | None = None,
+    path_prefixes: list[str] | None = None,
 ) -> k8s.apiextensions.CustomResource:
-    """An HTTPRoute publishing a Service at <host>.<domain> through the platform's TLS gateway."""
+    """An HTTPRoute publishing a Service at <host>.<domain> through the platform's TLS gateway.
+
+    With `path_prefixes`, only requests under those paths are routed (the rest of the Service stays internal).
+    """
+    rule: dict = {"backendRefs": [{"name": service, "port": port}]}
+    if path_prefixes:
+        rule["matches"] = [{"path": {"type": "PathPrefix", "value": prefix}} for prefix in path_prefixes]
     return k8s.apiextensions.CustomResource(
         resource_name,
         api_version="gateway.networking.k8s.io/v1",
@@ -139,7 +146,7 @@ def http_route(
         spec={
             "parentRefs": [{"name": gateway.name, "namespace": gateway.namespace, "sectionName": "https"}],
             "hostnames": [gateway.hostname(host)],
-            "rules": [{"backendRefs": [{"name": service, "port": port}]}],
+            "rules": [rule],
         },
         opts=child(parent, depends_on),
     )

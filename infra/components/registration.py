@@ -27,6 +27,7 @@ class SharedCredentials:
     """Credentials generated once per stack because several clusters use them."""
 
     influx_writer_password: pulumi.Output[str] | None = None  # set whenever components.influxdb is
+    supernode_keys: tuple[Any, ...] = ()  # infra.components.federated_keys.SupernodeKey, with federated.enabled
 
     def require_influx_writer_password(self) -> pulumi.Output[str]:
         if self.influx_writer_password is None:

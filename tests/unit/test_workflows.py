@@ -148,8 +148,10 @@ def test_main_deploys_dev_then_the_others_behind_their_environments() -> None:
 
 def test_the_image_is_pushed_to_ghcr_only_outside_pull_requests() -> None:
     image = load("image.yml")
-    [build] = [s for s in steps(image) if s.get("uses", "").startswith("docker/build-push-action@")]
-    assert build["with"]["push"] == "${{ github.event_name != 'pull_request' }}"
-    assert "linux/arm64" in build["with"]["platforms"]
-    [meta] = [s for s in steps(image) if s.get("id") == "meta"]
-    assert meta["with"]["images"].startswith("ghcr.io/")
+    builds = [s for s in steps(image) if s.get("uses", "").startswith("docker/build-push-action@")]
+    assert [build["with"]["file"] for build in builds] == ["Dockerfile", "apps/federated/Dockerfile"]
+    for build in builds:  # the apps image, and the federated image (Flower's own environment)
+        assert build["with"]["push"] == "${{ github.event_name != 'pull_request' }}"
+        assert "linux/arm64" in build["with"]["platforms"]
+    for meta in (s for s in steps(image) if s.get("id") in ("meta", "federated-meta")):
+        assert meta["with"]["images"].startswith("ghcr.io/")
