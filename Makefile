@@ -22,7 +22,14 @@ $(UV):
 	$(UV) sync --frozen --all-extras
 	touch $@
 
-install: .venv/.synced
+# Flower (apps/federated) gets its own environment: flwr 1.42 pins packaging<26 and older fastapi/starlette/uvicorn,
+# which pulumi>=3.272 and the dev tools cannot share (apps/federated/app/pyproject.toml, its own uv.lock).
+FEDERATED_ENV := $(CURDIR)/.venv-federated
+$(FEDERATED_ENV)/.synced: $(UV) apps/federated/app/pyproject.toml apps/federated/app/uv.lock
+	UV_PROJECT_ENVIRONMENT=$(FEDERATED_ENV) $(UV) sync --frozen --project apps/federated/app
+	touch $@
+
+install: .venv/.synced $(FEDERATED_ENV)/.synced
 
 test: install
 	.venv/bin/python -m pytest -q

@@ -29,10 +29,11 @@ from harness.paths import PROJECT_ROOT
 TEST_SECRET_PREFIX = "harness-test-secret"
 GENERATED_SECRET_PREFIX = "harness-generated"
 RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword"
+TLS_PRIVATE_KEY = "tls:index/privateKey:PrivateKey"
 # pulumi-tls resources: what the provider computes, as recognisable placeholders (a test that needs working
 # certificates, like the system test, puts its own in place of these, as it does for secrets)
-TLS_OUTPUTS = {
-    "tls:index/privateKey:PrivateKey": {"privateKeyPem": "PRIVATE KEY", "publicKeyPem": "PUBLIC KEY"},
+TLS_PEM_OUTPUTS = {
+    TLS_PRIVATE_KEY: {"privateKeyPem": "PRIVATE KEY", "publicKeyPem": "PUBLIC KEY"},
     "tls:index/selfSignedCert:SelfSignedCert": {"certPem": "CERTIFICATE"},
     "tls:index/locallySignedCert:LocallySignedCert": {"certPem": "CERTIFICATE"},
     "tls:index/certRequest:CertRequest": {"certRequestPem": "CERTIFICATE REQUEST"},
@@ -98,11 +99,17 @@ class _Mocks(pulumi.runtime.Mocks):
             self.evaluation.secret_values[f"generated:{args.name}"] = value
             # The engine marks `result` secret (additionalSecretOutputs); the mock monitor does not.
             state["result"] = wrap_secret(value)
-        for output, kind in TLS_OUTPUTS.get(args.typ, {}).items():
+        elif args.typ == TLS_PRIVATE_KEY:  # a SuperNode's key pair (infra/components/federated_keys.py)
+            digest = hashlib.sha256(args.name.encode()).hexdigest()[:16]
+            value = f"{GENERATED_SECRET_PREFIX}-openssh-private-key-{digest}"
+            self.evaluation.secret_values[f"generated:{args.name}"] = value
+            state["privateKeyOpenssh"] = wrap_secret(value)
+            state["publicKeyOpenssh"] = f"ecdsa-sha2-nistp384 mock-public-key-{digest}"
+        for output, kind in TLS_PEM_OUTPUTS.get(args.typ, {}).items():  # the stack's CA and client certificates
             pem = placeholder_pem(kind, args.name)
             state[output] = wrap_secret(pem) if kind == "PRIVATE KEY" else pem
             if kind == "PRIVATE KEY":
-                self.evaluation.secret_values[f"generated:{args.name}"] = pem
+                self.evaluation.secret_values[f"generated:{args.name}:pem"] = pem
         return f"{args.name}-id", state
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:

@@ -95,6 +95,11 @@ IMAGES: dict[str, Image] = {
     "postgres": Image("ghcr.io/cloudnative-pg/postgresql", "17.6-standard-trixie"),
     # the base of our notebook image (notebook.Dockerfile FROM; a test keeps them equal); JupyterHub runs ours
     "jupyter-singleuser": Image("quay.io/jupyter/scipy-notebook", "2025-12-31"),
+    # Flower 1.42 (amd64 + arm64): the SuperLink on core, a SuperNode per training edge node, and the SuperExec
+    # whose flwr CLI registers SuperNodes' keys. The ClientApp/ServerApp run in our federated image.
+    "flower-superlink": Image("docker.io/flwr/superlink", "1.42.0"),
+    "flower-supernode": Image("docker.io/flwr/supernode", "1.42.0"),
+    "flower-superexec": Image("docker.io/flwr/superexec", "1.42.0"),
 }
 
 

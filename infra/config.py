@@ -18,6 +18,7 @@ from pydantic.alias_generators import to_camel
 
 from apps.contracts import MODEL_NAME, alias_uri, serving_location
 from apps.worker.settings import BY_FIELD as WORKER_SETTINGS  # one default per setting, the worker's
+from infra.components.federated_config import FederatedConfig
 
 PROJECT = "success6g-edge"
 STACKS_DIR = "stacks"
@@ -413,6 +414,7 @@ class StackConfig(Model):
     jupyterhub: JupyterHubConfig = JupyterHubConfig()
     rancher: RancherConfig | None = None
     rollout: RolloutConfig = RolloutConfig()
+    federated: FederatedConfig = FederatedConfig()
 
     @model_validator(mode="after")
     def _rollout_consistent(self) -> StackConfig:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import pulumi
 
 from infra.components.base import TYPE_PREFIX
+from infra.components.federated_keys import supernode_keys
 from infra.components.registration import Provided, SharedCredentials, Site
 from infra.components.secrets import generated_password
 from infra.components.stack_ca import stack_ca
@@ -37,7 +38,8 @@ def shared_credentials(parent: pulumi.Resource, config: StackConfig) -> SharedCr
     keys = ((generated_password("object-store-access-key-id", parent, length=20),
              generated_password("object-store-secret-access-key", parent, length=40))
             if enabled.object_store else None)
-    return SharedCredentials(influx_writer_password=writer, ca=stack_ca(parent), object_store_keys=keys)
+    return SharedCredentials(influx_writer_password=writer, ca=stack_ca(parent), object_store_keys=keys,
+                             supernode_keys=supernode_keys(parent, config))
 
 
 @dataclass(frozen=True)

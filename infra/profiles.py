@@ -108,7 +108,15 @@ ESTIMATED: dict[str, Resources] = {
     "jupyterhub-hub": Resources(0.1, 0.3),
     "jupyterhub-proxy": Resources(0.05, 0.1),
     "jupyter-user": Resources(0.5, 1.0),  # one user's notebook pod (started on demand, not in the capacity plan)
-    "rollout-gate": Resources(0.05, 0.064),  # a short Job between waves: one Python process, a few HTTP queries
+    "rollout-gate": Resources(0.05, 0.064),
+    # Federated learning (Flower 1.42): estimates until measured on the cluster. The SuperLink routes messages
+    # (idle most of the time); the ServerApp holds 24 boosters and logs to MLflow; a ClientApp trains them on
+    # at most maxSamples rows (~0.3 GB peak here with 50,000 rows); the SuperNode only relays.
+    "flower-superlink": Resources(0.1, 0.256),
+    "flower-serverapp": Resources(0.25, 0.75),
+    "flower-registrar": Resources(0.05, 0.128),  # the Job that registers SuperNodes' public keys
+    "flower-supernode": Resources(0.05, 0.128),
+    "flower-clientapp": Resources(0.5, 0.75),  # a short Job between waves: one Python process, a few HTTP queries
 }
 FIGURES: dict[str, Resources] = {**MEASURED, **ESTIMATED}
 
@@ -154,6 +162,9 @@ MINIMAL_OVERRIDES: dict[str, Resources] = {
     "minio": Resources(0.1, 0.5),
     "postgres": Resources(0.1, 0.25),
     "mlflow": Resources(0.1, 0.3),
+    "flower-superlink": Resources(0.05, 0.128),
+    "flower-serverapp": Resources(0.1, 0.5),
+    "flower-clientapp": Resources(0.25, 0.5),  # a Raspberry Pi trains slower, not with less memory per row
 }
 
 

@@ -16,6 +16,8 @@ from infra.components import (
     data_path,
     edge_apps,
     energy,
+    federated,
+    federated_nodes,
     gateway,
     influxdb,
     influxdb_edge,
@@ -50,6 +52,8 @@ COMPONENTS: tuple[Registration, ...] = (
     energy.REGISTRATION,
     dashboards.REGISTRATION,
     data_path.REGISTRATION,
+    federated.REGISTRATION,
+    federated_nodes.REGISTRATION,
 )
 
 

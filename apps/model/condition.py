@@ -12,8 +12,10 @@ For every sensor s:
 
 Residuals are normalised by each cross model's error on drives it was not
 trained on (`sigma`); the score is the root mean square of the normalised
-residuals of the sensors present in the row, and a row is an alarm when the score
-exceeds `threshold` (a quantile of the scores of clean held-out drives).
+residuals of the sensors present in the row. The alarm combines the score with
+per-sensor detectors of residual, stuck, spike and dropout faults
+(`apps.model.detectors`, calibrated on out-of-drive rows of the training drives);
+`contributions` say which sensor raised it.
 
 Never imports mlflow or pulumi (worker runtime code).
 """
@@ -30,11 +32,12 @@ import lightgbm as lgb
 import numpy as np
 
 from apps.contracts import ALARM_FIELD, SCORE_FIELD, SENSOR_NAMES, contribution_field, reconstructed_field
+from apps.model.detectors import FaultDetectors, Verdict
 from apps.model.features import STALE_AFTER_S, SUFFIXES, feature_names, sensor_columns
 from apps.model.interface import ModelOutput
 
 FORMAT = "success6g-vehicle-condition"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: the alarm's detectors in the manifest
 MANIFEST = "model.json"
 OWN_IMPUTE_SUFFIXES = ("__prev", "__prev_delta", "__prev_age")
 
@@ -76,12 +79,17 @@ def score_residuals(residuals: np.ndarray, sigma: np.ndarray) -> tuple[np.ndarra
     return score, shares * score[:, None]
 
 
-def prediction_columns(output: ModelOutput, alarms: np.ndarray, sensors: Sequence[str]) -> dict[str, np.ndarray]:
+def score_shares(score: np.ndarray, contributions: np.ndarray) -> np.ndarray:
+    """Each sensor's share of the score (score_residuals' contributions over the score; 0 where the score is 0)."""
+    return np.divide(contributions, score[:, None], out=np.zeros_like(contributions), where=score[:, None] > 0)
+
+
+def prediction_columns(output: ModelOutput, sensors: Sequence[str]) -> dict[str, np.ndarray]:
     """The named outputs of n predictions: the pyfunc's output columns, and the field names of a prediction point.
 
     `anomaly_score`, `alarm` (0/1), then `reconstructed__<sensor>` and `contribution__<sensor>` for every sensor.
     """
-    columns: dict[str, np.ndarray] = {SCORE_FIELD: output.anomaly_score, ALARM_FIELD: alarms.astype(np.int64)}
+    columns: dict[str, np.ndarray] = {SCORE_FIELD: output.anomaly_score, ALARM_FIELD: output.alarm.astype(np.int64)}
     for i, sensor in enumerate(sensors):
         columns[reconstructed_field(sensor)] = output.reconstructed[:, i]
     for i, sensor in enumerate(sensors):
@@ -98,7 +106,7 @@ class ConditionModel:
     cross: list[lgb.Booster]
     impute: list[lgb.Booster]
     sigma: np.ndarray  # (n_sensors,) cross-model RMSE on held-out drives
-    threshold: float  # alarm when anomaly_score > threshold
+    detectors: FaultDetectors  # the alarm: score and per-sensor detectors, calibrated on the training drives
     reference_std: np.ndarray  # (n_sensors,) each signal's spread on the calibration drives (fault magnitudes)
     stale_after_s: float = STALE_AFTER_S
     predict_threads: int = 2  # both cores: measured 1,965 vs 1,505 predictions/s at 2,000 vehicles, same outputs
@@ -115,9 +123,14 @@ class ConditionModel:
         if matrix.ndim != 2 or matrix.shape[1] != width:
             raise ValueError(f"features must have shape (n, {width}) in feature_names order, got {matrix.shape}")
         expected = self.expected(matrix)  # once: the score and the fallback reconstruction both use it
-        score, contributions = self.anomaly(matrix, expected)
+        score, verdict = self.anomaly(matrix, expected)
         return ModelOutput(anomaly_score=score, reconstructed=self.reconstruct(matrix, expected),
-                           contributions=contributions)
+                           contributions=verdict.contributions, alarm=verdict.alarm)
+
+    @property
+    def threshold(self) -> float:
+        """The anomaly score above which a row is an alarm by the score alone (the detectors may raise it earlier)."""
+        return self.detectors.score_scale * self.detectors.threshold
 
     def expected(self, matrix: np.ndarray) -> np.ndarray:
         """(n, n_sensors) what each sensor should read given the other sensors (the cross models)."""
@@ -141,14 +154,15 @@ class ConditionModel:
             reconstructed[never_reported] = expected[never_reported]
         return reconstructed
 
-    def anomaly(self, matrix: np.ndarray, expected: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """(anomaly score, contributions) without the reconstruction (half the work of predict)."""
+    def anomaly(self, matrix: np.ndarray, expected: np.ndarray | None = None) -> tuple[np.ndarray, Verdict]:
+        """(anomaly score, the alarm's verdict) without the reconstruction (half the work of predict)."""
         if expected is None:
             expected = self.expected(matrix)
-        return score_residuals(matrix[:, self._input_columns["current"]] - expected, self.sigma)
-
-    def alarms(self, output: ModelOutput) -> np.ndarray:
-        return output.anomaly_score > self.threshold
+        residuals = matrix[:, self._input_columns["current"]] - expected
+        score, parts = score_residuals(residuals, self.sigma)
+        verdict = self.detectors.judge(matrix, residuals, self.sigma, self.reference_std, score,
+                                       score_shares(score, parts), self.stale_after_s, self.sensors)
+        return score, verdict
 
     @cached_property
     def _input_columns(self) -> dict[str, list[np.ndarray] | np.ndarray]:
@@ -182,7 +196,7 @@ class ConditionModel:
             "sensors": list(self.sensors),
             "feature_names": list(self.feature_names),
             "sigma": self.sigma.tolist(),
-            "threshold": self.threshold,
+            "detectors": self.detectors.to_manifest(),
             "reference_std": self.reference_std.tolist(),
             "stale_after_s": self.stale_after_s,
         }
@@ -211,7 +225,7 @@ class ConditionModel:
             cross=boosters("cross"),
             impute=boosters("impute"),
             sigma=np.asarray(manifest["sigma"], dtype=float),
-            threshold=float(manifest["threshold"]),
+            detectors=FaultDetectors.from_manifest(manifest.get("detectors", {}), len(sensors), str(path)),
             reference_std=np.asarray(manifest["reference_std"], dtype=float),
             stale_after_s=float(manifest["stale_after_s"]),
         )

@@ -17,7 +17,8 @@ class ModelOutput:
 
     anomaly_score: np.ndarray  # (n,) residuals normalised by each sensor's validation error
     reconstructed: np.ndarray  # (n, n_sensors) the model's estimate of every sensor
-    contributions: np.ndarray  # (n, n_sensors) each sensor's share of the anomaly score
+    contributions: np.ndarray  # (n, n_sensors) each sensor's part in the alarm, in threshold units (> 1: it fired)
+    alarm: np.ndarray  # (n,) bool: the score or a sensor's fault detector (stuck, spike, dropout, residual) fired
 
 
 class VehicleModel(Protocol):

@@ -40,7 +40,7 @@ REQUIREMENTS = ["lightgbm>=4.7,<5", "numpy>=2.3,<3", "pandas>=2.3,<4"]
 
 def output_frame(model: ConditionModel, features: np.ndarray) -> pd.DataFrame:
     output = model.predict(features)
-    return pd.DataFrame(prediction_columns(output, model.alarms(output), model.sensors))
+    return pd.DataFrame(prediction_columns(output, model.sensors))
 
 
 def input_frame(model: ConditionModel, features: np.ndarray) -> pd.DataFrame:

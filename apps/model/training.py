@@ -24,10 +24,10 @@ from apps.model.condition import (
     previous_columns,
     score_residuals,
 )
+from apps.model.detectors import TARGET_RATE, calibrate
 from apps.model.drives import RecordedDrive
+from apps.model.features import STALE_AFTER_S
 from apps.progress import tick
-
-ALARM_QUANTILE = 0.995  # fixed before any evaluation; the false-alarm goal is <= 1 % of clean samples
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,7 @@ class TrainingConfig:
     # fitted on a random subset of at most this many rows, which keeps training minutes, not hours.
     max_rows_per_model: int = 8000
     calibration_folds: int = 4  # drives are dealt round-robin into this many held-out groups
-    alarm_quantile: float = ALARM_QUANTILE
+    alarm_rate: float = TARGET_RATE  # share of the calibration rows alarmed
     sensors: tuple[str, ...] = field(default=SENSOR_NAMES)
 
     def params(self) -> dict[str, object]:
@@ -70,11 +70,14 @@ def stack(drives: Sequence[RecordedDrive]) -> np.ndarray:
     return np.vstack([drive.replayed.features for drive in drives])
 
 
-def fit_boosters(features: np.ndarray, columns_of, config: TrainingConfig, relative: bool = False) -> list[lgb.Booster]:
+def fit_boosters(features: np.ndarray, columns_of, config: TrainingConfig, relative: bool = False,
+                 init_models: Sequence[lgb.Booster | None] | None = None) -> list[lgb.Booster]:
     """One regressor per sensor from the columns `columns_of(sensor)` selects.
 
     The target is the sensor's current value, or with `relative` its change since
-    its last known value (what the impute models predict).
+    its last known value (what the impute models predict). With `init_models`, each
+    sensor's booster continues that model (adds `num_boost_round` trees to it): how
+    federated training moves one model from node to node (apps/federated).
     """
     boosters = []
     targets = features[:, current_columns(config.sensors)]
@@ -88,7 +91,9 @@ def fit_boosters(features: np.ndarray, columns_of, config: TrainingConfig, relat
         data = lgb.Dataset(
             features[rows][:, columns_of(sensor, config.sensors)], label=targets[rows, i], free_raw_data=True
         )
-        boosters.append(lgb.train(config.params(), data, num_boost_round=config.num_boost_round))
+        init_model = init_models[i] if init_models is not None else None
+        boosters.append(lgb.train(config.params(), data, num_boost_round=config.num_boost_round,
+                                  init_model=init_model))
         tick()
     return boosters
 
@@ -110,7 +115,10 @@ def calibration_folds(drives: Sequence[RecordedDrive], folds: int) -> list[list[
 
 
 def out_of_drive_residuals(drives: Sequence[RecordedDrive], config: TrainingConfig) -> np.ndarray:
-    """Cross-model residuals (observed - expected) of every row of every drive, each from models without its drive."""
+    """Cross-model residuals (observed - expected) of every row of every drive, each from models without its drive.
+
+    Rows come in `calibration_rows` order.
+    """
     if len(drives) < 2:
         raise ValueError("calibration needs at least two drives (one group is held out in turn)")
     parts = []
@@ -124,6 +132,13 @@ def out_of_drive_residuals(drives: Sequence[RecordedDrive], config: TrainingConf
     return np.vstack(parts)
 
 
+def calibration_rows(drives: Sequence[RecordedDrive], config: TrainingConfig) -> tuple[np.ndarray, np.ndarray]:
+    """The feature rows of every drive and each row's drive index, in the order out_of_drive_residuals gives them."""
+    order = [i for group in calibration_folds(drives, config.calibration_folds) for i in group]
+    drive_of_row = np.concatenate([np.full(len(drives[i].replayed.features), i) for i in order])
+    return stack([drives[i] for i in order]), drive_of_row
+
+
 def sensor_sigma(residuals: np.ndarray) -> np.ndarray:
     rmse = np.sqrt(np.nanmean(residuals**2, axis=0))
     # a sensor that never varies would divide by zero: floor at a tiny share of the largest error
@@ -133,18 +148,21 @@ def sensor_sigma(residuals: np.ndarray) -> np.ndarray:
 def fit(
     drives: Sequence[RecordedDrive], config: TrainingConfig = TrainingConfig(), version: str | None = None
 ) -> ConditionModel:
-    """Fit on `drives`; sigma and threshold from out-of-drive residuals on the same drives."""
+    """Fit on `drives`; sigma and the alarm's detectors from out-of-drive residuals on the same drives."""
     residuals = out_of_drive_residuals(drives, config)
     sigma = sensor_sigma(residuals)
-    threshold = float(np.quantile(score_residuals(residuals, sigma)[0], config.alarm_quantile))
     features = stack(drives)
     reference_std = np.nanstd(features[:, current_columns(config.sensors)], axis=0)
+    score = score_residuals(residuals, sigma)[0]
+    rows, drive_of_row = calibration_rows(drives, config)
+    detectors = calibrate(rows, residuals, sigma, reference_std, score, drive_of_row, STALE_AFTER_S, config.sensors,
+                          config.alarm_rate)
     return ConditionModel(
         version=version or datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ"),
         sensors=config.sensors,
         cross=fit_boosters(features, cross_columns, config),
         impute=fit_boosters(features, impute_columns, config, relative=True),
         sigma=sigma,
-        threshold=threshold,
+        detectors=detectors,
         reference_std=reference_std,
     )

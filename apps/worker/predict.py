@@ -14,11 +14,13 @@ from typing import Protocol
 import numpy as np
 
 from apps.contracts import (
+    ALARM_FIELD,
     SCORE_FIELD,
     SENSOR_NAMES,
     ContractError,
     Measurement,
     PredictionPoint,
+    contribution_field,
     reconstructed_field,
 )
 from apps.model.interface import ModelOutput, VehicleModel
@@ -41,11 +43,14 @@ class PredictedBatch:
     dead: list[DeadLetter] = field(default_factory=list)
 
 
-def point_fields(score: float, reconstructed: np.ndarray) -> dict[str, float]:
-    """anomaly_score and `reconstructed__<sensor>`; a non-finite value is left out (line protocol has no NaN)."""
-    fields = {SCORE_FIELD: float(score)}
-    for name, value in zip(SENSOR_NAMES, reconstructed.tolist()):
+def point_fields(output: ModelOutput, row: int) -> dict[str, float]:
+    """anomaly_score, alarm (0/1), `reconstructed__<sensor>` and `contribution__<sensor>` (the sensor's part in the
+    alarm, above 1 where its detector fired) of one row; a non-finite value is left out (line protocol has no NaN)."""
+    fields = {SCORE_FIELD: float(output.anomaly_score[row]), ALARM_FIELD: float(output.alarm[row])}
+    for name, value in zip(SENSOR_NAMES, output.reconstructed[row].tolist()):
         fields[reconstructed_field(name)] = value
+    for name, value in zip(SENSOR_NAMES, output.contributions[row].tolist()):
+        fields[contribution_field(name)] = value
     return {name: value for name, value in fields.items() if math.isfinite(value)}
 
 
@@ -79,7 +84,7 @@ class Predictor:
         output: ModelOutput = self.model.predict(np.vstack(rows))
         for i, measurement in enumerate(good):
             point = PredictionPoint(measurement.vehicle_id, self.site, self.model.version, measurement.sample_time_ns,
-                                    point_fields(output.anomaly_score[i], output.reconstructed[i]))
+                                    point_fields(output, i))
             batch.lines.append(point.to_line_protocol())
             batch.sample_times_ns.append(measurement.sample_time_ns)
         return batch

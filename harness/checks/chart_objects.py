@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from harness.query import HELM_RELEASE, cluster_of, namespace_of, release_chart
+from harness.query import HELM_RELEASE, cluster_of, kind_of, namespace_of, release_chart
 from harness.run import Evaluation
 
 
@@ -47,4 +47,20 @@ def made_by_charts(evaluation: Evaluation,
         cluster, namespace = cluster_of(evaluation, release), namespace_of(release) or "default"
         for item in table.get(release_chart(release) or "", ()):
             made[(cluster, namespace, item.kind, item.name)] = item
+    return made
+
+
+CERTIFICATE_SECRET = ChartObject("Secret", "")  # made by cert-manager from a Certificate (tls.crt, tls.key, ca.crt)
+
+
+def made_by_cert_manager(evaluation: Evaluation) -> dict[ChartObjectKey, ChartObject]:
+    """The Secret each cert-manager Certificate of the stack makes: spec.secretName, in the Certificate's namespace."""
+    made = {}
+    for certificate in evaluation.resources:
+        if kind_of(certificate) != "Certificate" or not certificate.type.startswith("kubernetes:cert-manager.io/"):
+            continue
+        secret = (certificate.inputs.get("spec") or {}).get("secretName")
+        if secret:
+            made[(cluster_of(evaluation, certificate), namespace_of(certificate) or "default", "Secret", secret)] = \
+                CERTIFICATE_SECRET
     return made

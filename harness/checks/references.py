@@ -1,6 +1,7 @@
 """Every Secret, ConfigMap, PersistentVolumeClaim and ServiceAccount a pod template of ours names (env
 valueFrom, envFrom, volumes, serviceAccountName, imagePullSecrets) exists in that cluster and namespace, with
-the key it reads; or a chart running there makes it (harness/checks/chart_objects.py).
+the key it reads; or a chart running there makes it (harness/checks/chart_objects.py), or cert-manager does
+from a Certificate of the stack (its spec.secretName).
 
 An `optional: true` reference counts too: Kubernetes starts the pod without it, so a missing credential only
 shows when the workload first needs it.
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.checks.chart_objects import CHART_OBJECTS, ChartObject, made_by_charts
+from harness.checks.chart_objects import CHART_OBJECTS, ChartObject, made_by_cert_manager, made_by_charts
 from harness.pods import pod_templates, references
 from harness.query import manifest, object_index
 from harness.run import Evaluation, Recorded
@@ -34,7 +35,8 @@ def data_keys(resource: Recorded) -> set[str] | None:
 
 def check_references(evaluation: Evaluation,
                      chart_objects: dict[str, tuple[ChartObject, ...]] = CHART_OBJECTS) -> list[str]:
-    index, made = object_index(evaluation), made_by_charts(evaluation, chart_objects)
+    index = object_index(evaluation)
+    made = {**made_by_charts(evaluation, chart_objects), **made_by_cert_manager(evaluation)}
     problems = []
     for template in pod_templates(evaluation):
         for ref in references(template):

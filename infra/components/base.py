@@ -130,15 +130,19 @@ def http_route(
     parent: pulumi.Resource,
     depends_on: list[pulumi.Resource] | None = None,
     section: str = "https",
-    path: str | None = None,
+    path_prefixes: list[str] | None = None,
     refused_paths: tuple[str, ...] = (),
 ) -> k8s.apiextensions.CustomResource:
-    """An HTTPRoute publishing a Service at <host>.<domain> through the platform's TLS gateway: on one listener
-    (section), all paths or those under `path`; `refused_paths` match a rule with no backend, which the
-    gateway answers with an error (Gateway API: a rule without backends is never forwarded)."""
-    forward: dict[str, Any] = {"backendRefs": [{"name": service, "port": port}]}
-    if path is not None:
-        forward["matches"] = [{"path": {"type": "PathPrefix", "value": path}}]
+    """An HTTPRoute publishing a Service at <host>.<domain> through the platform's TLS gateway, on one of its
+    listeners (section).
+
+    With `path_prefixes`, only requests under those paths are routed (the rest of the Service stays internal).
+    `refused_paths` match a rule with no backend, which the gateway answers with an error (Gateway API: a rule
+    without backends is never forwarded).
+    """
+    rule: dict = {"backendRefs": [{"name": service, "port": port}]}
+    if path_prefixes:
+        rule["matches"] = [{"path": {"type": "PathPrefix", "value": prefix}} for prefix in path_prefixes]
     refused = [{"matches": [{"path": {"type": "PathPrefix", "value": value}}]} for value in refused_paths]
     return k8s.apiextensions.CustomResource(
         resource_name,
@@ -148,7 +152,7 @@ def http_route(
         spec={
             "parentRefs": [{"name": gateway.name, "namespace": gateway.namespace, "sectionName": section}],
             "hostnames": [gateway.hostname(host)],
-            "rules": [*refused, forward],
+            "rules": [*refused, rule],
         },
         opts=child(parent, depends_on),
     )

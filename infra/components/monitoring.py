@@ -202,7 +202,7 @@ class Monitoring(pulumi.ComponentResource):
         if receives_remote_write:
             service, port = SERVICES["prometheus"]
             http_route(f"{name}-remote-write-route", gateway, remote_write.HOST, NAMESPACE, service, port, self,
-                       [self.release], section=remote_write.LISTENER, path=remote_write.PATH)
+                       [self.release], section=remote_write.LISTENER, path_prefixes=[remote_write.PATH])
 
     def _grafana_admin_secret(
         self, name: str, configured: pulumi.Input[str] | None, ns: pulumi.Resource

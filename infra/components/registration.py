@@ -30,6 +30,7 @@ class SharedCredentials:
     ca: Any = None  # infra.components.stack_ca.StackCa: the stack's CA, on every stack
     # The object store's key pair: the store on the core and the model-store credential of every edge cluster
     object_store_keys: tuple[pulumi.Output[str], pulumi.Output[str]] | None = None  # (access key id, secret key)
+    supernode_keys: tuple[Any, ...] = ()  # infra.components.federated_keys.SupernodeKey, with federated.enabled
 
     def require_influx_writer_password(self) -> pulumi.Output[str]:
         if self.influx_writer_password is None:

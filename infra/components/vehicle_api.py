@@ -34,6 +34,8 @@ PORT = 6379
 REDIS_UID = 999  # the redis user of the official image
 DATA_DIR = "/var/lib/success6g/vehicle-api"
 WORKLOADS = (Workload(NAME, per_node=True),)
+# Pods of other components that read the node's stream in-cluster (federated training's SuperNodes).
+READER_LABEL = {"success6g.eu/vehicle-api-reader": "true"}
 
 
 @dataclass(frozen=True)
@@ -125,7 +127,7 @@ class VehicleApi(pulumi.ComponentResource):
         )
 
     def _network_policy(self, name: str, args: VehicleApiArgs, selector: dict[str, str]) -> None:
-        """Only the worker (in-cluster) and vehicles (the NodePort, from outside the pod network) reach Redis."""
+        """Only the worker and readers (in-cluster) and vehicles (the NodePort, from outside the pod network) reach Redis."""
         vehicles = [
             k8s.networking.v1.NetworkPolicyPeerArgs(ip_block=k8s.networking.v1.IPBlockArgs(
                 cidr=cidr, except_=[args.config.pod_cidr] if cidr == "0.0.0.0/0" else None))
@@ -133,6 +135,8 @@ class VehicleApi(pulumi.ComponentResource):
         ]
         worker = k8s.networking.v1.NetworkPolicyPeerArgs(
             pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=args.worker_selector))
+        readers = k8s.networking.v1.NetworkPolicyPeerArgs(
+            pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=READER_LABEL))
         k8s.networking.v1.NetworkPolicy(
             f"{name}-ingress",
             metadata=k8s.meta.v1.ObjectMetaArgs(name=NAME, namespace=args.namespace, labels=labels(NAME, "vehicle-api")),
@@ -140,7 +144,7 @@ class VehicleApi(pulumi.ComponentResource):
                 pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector),
                 policy_types=["Ingress"],
                 ingress=[k8s.networking.v1.NetworkPolicyIngressRuleArgs(
-                    from_=[worker, *vehicles],
+                    from_=[worker, readers, *vehicles],
                     ports=[k8s.networking.v1.NetworkPolicyPortArgs(port=PORT, protocol="TCP")],
                 )],
             ),

@@ -71,13 +71,14 @@ def test_redis_keeps_the_image_entrypoint_and_takes_the_password_from_the_secret
     assert "--appendonly" in container["args"] and "yes" in container["args"]
 
 
-def test_only_the_worker_and_vehicles_reach_redis(evaluations: dict[str, Evaluation]) -> None:
+def test_only_the_worker_readers_and_vehicles_reach_redis(evaluations: dict[str, Evaluation]) -> None:
     [policy] = objects(evaluations["dev"], kind="NetworkPolicy", name="vehicle-api")
     spec = policy.inputs["spec"]
     assert spec["podSelector"] == {"matchLabels": {"app.kubernetes.io/name": "vehicle-api"}}
     [rule] = spec["ingress"]
     assert rule["from"] == [
         {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "inference-worker"}}},
+        {"podSelector": {"matchLabels": {"success6g.eu/vehicle-api-reader": "true"}}},  # federated SuperNodes
         {"ipBlock": {"cidr": "0.0.0.0/0", "except": ["10.1.0.0/16"]}},
     ]
     assert rule["ports"] == [{"port": 6379, "protocol": "TCP"}]

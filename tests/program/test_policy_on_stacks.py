@@ -47,9 +47,11 @@ def test_every_resource_of_every_stack_complies(evaluations: dict[str, Evaluatio
 
 
 def test_the_workload_rules_are_not_vacuous_on_the_stacks(evaluations: dict[str, Evaluation]) -> None:
-    """Our own workloads (the data path's DaemonSets, the setup and gate Jobs) are what the container rules judge."""
+    """Our own workloads (the data path's DaemonSets, the setup and gate Jobs, federated learning's Deployments
+    and CronJob) are what the container rules judge."""
     judged = [r for r in evaluations["edge"].resources if list(containers(r.type, manifest(r)))]
-    assert {r.type for r in judged} == {"kubernetes:apps/v1:DaemonSet", "kubernetes:batch/v1:Job"}
+    assert {r.type for r in judged} == {"kubernetes:apps/v1:DaemonSet", "kubernetes:batch/v1:Job",
+                                        "kubernetes:apps/v1:Deployment", "kubernetes:batch/v1:CronJob"}
     [gate] = [r for r in judged if r.inputs["metadata"]["namespace"] == "rollout"]
     broken = manifest(gate)
     broken["spec"]["template"]["spec"]["containers"][0]["image"] = "python:latest"

@@ -81,7 +81,10 @@ def test_a_secret_on_another_cluster_does_not_count(evaluations: dict[str, Evalu
     problems = new_problems("references", check_references(bad))
     assert problems and all("on cluster 'edge-b'" in p and "Secret 'vehicle-api-auth'" in p for p in problems)
     assert {p.split(":")[0] for p in problems} == {"DaemonSet edge-apps/vehicle-api on cluster 'edge-b'",
-                                                   "DaemonSet edge-apps/inference-worker on cluster 'edge-b'"}
+                                                   "DaemonSet edge-apps/inference-worker on cluster 'edge-b'",
+                                                   # federated learning's ClientApps read the node's Redis too
+                                                   "Deployment edge-apps/supernode-edge-b-1 on cluster 'edge-b'",
+                                                   "Deployment edge-apps/supernode-edge-b-2 on cluster 'edge-b'"}
 
 
 def test_an_env_from_config_map_that_is_not_created_is_caught(evaluations: dict[str, Evaluation]) -> None:
@@ -276,9 +279,10 @@ def test_the_image_follows_the_stack_config_and_must_be_a_published_repository()
 
 def test_the_published_repositories_come_from_the_workflow(tmp_path: Path,
                                                            evaluations: dict[str, Evaluation]) -> None:
-    apps, notebook = published_repositories()  # one per row of the workflow's matrix
+    apps, notebook, federated = published_repositories()  # one per row of the workflow's matrix
     assert apps.fullmatch("ghcr.io/success6g/success6g-edge-apps")
     assert notebook.fullmatch("ghcr.io/success6g/success6g-edge-notebook")
+    assert federated.fullmatch("ghcr.io/success6g/success6g-edge-federated")
     assert not apps.fullmatch("ghcr.io/success6g/success6g-edge-notebook")
     assert not notebook.fullmatch("ghcr.io/success6g/success6g-edge-lab")
     assert not apps.fullmatch("ghcr.io/Success6G/success6g-edge-apps")  # ghcr.io names are lower case

@@ -12,7 +12,7 @@ from harness.paths import PROJECT_ROOT
 from tests.conftest import need_binary
 
 SHELLS = ("sh", "bash", "dash", "ksh")
-NOT_OURS = {".git", ".venv", ".tools", "build", "node_modules", ".pytest_cache", ".ruff_cache"}
+NOT_OURS = {".git", ".venv", ".venv-federated", ".tools", "build", "node_modules", ".pytest_cache", ".ruff_cache"}
 
 
 def is_shell_script(path: Path) -> bool:

@@ -28,7 +28,8 @@ class LastValues:
 
 
 class EchoModel:
-    """Model double: reconstructs each sensor as its input, scores a row by how many sensors are missing."""
+    """Model double: reconstructs each sensor as its input, scores a row by how many sensors are missing, alarms
+    when more than ten are, and says each missing sensor contributes 2."""
 
     version = "echo-1"
     feature_names = SENSOR_NAMES
@@ -38,7 +39,8 @@ class EchoModel:
 
     def predict(self, features: np.ndarray) -> ModelOutput:
         self.calls.append(len(features))
-        return ModelOutput(np.isnan(features).sum(axis=1).astype(float), features, np.zeros_like(features))
+        missing = np.isnan(features)
+        return ModelOutput(missing.sum(axis=1).astype(float), features, 2.0 * missing, missing.sum(axis=1) > 10)
 
 
 def entry(entry_id: str, fields: dict[str, str]) -> tuple[bytes, dict[bytes, bytes]]:
@@ -60,8 +62,11 @@ def test_one_model_call_per_batch_and_latest_values_per_vehicle() -> None:
         ("car-1", "castelloli", "echo-1", 1_000_000_000), ("car-2", "castelloli", "echo-1", 1_500_000_000),
         ("car-1", "castelloli", "echo-1", 2_000_000_000)]
     # car-1's second sample still carries its speed from the first one
-    assert points[2].fields == {"anomaly_score": N - 2, "reconstructed__vehicle_speed": 50.0,
-                                "reconstructed__fuel_level": 20.0}
+    contributions = {f"contribution__{name}": 0.0 if name in ("vehicle_speed", "fuel_level") else 2.0
+                     for name in SENSOR_NAMES}
+    assert points[2].fields == {"anomaly_score": N - 2, "alarm": 0.0, "reconstructed__vehicle_speed": 50.0,
+                                "reconstructed__fuel_level": 20.0, **contributions}
+    assert points[1].fields["alarm"] == 1.0  # car-2 has one sensor of twelve
 
 
 def test_contract_breaking_entries_become_dead_letters_with_the_reason() -> None:
@@ -90,10 +95,12 @@ def test_a_batch_of_only_bad_entries_calls_no_model() -> None:
 
 
 def test_non_finite_values_are_left_out_of_a_point() -> None:
-    reconstructed = np.array([1.0, np.nan] + [2.0] * (N - 2))
-    fields = point_fields(np.inf, reconstructed)
+    reconstructed = np.array([[1.0, np.nan] + [2.0] * (N - 2)])
+    contributions = np.array([[np.nan] + [0.5] * (N - 1)])
+    fields = point_fields(ModelOutput(np.array([np.inf]), reconstructed, contributions, np.array([True])), 0)
     assert "anomaly_score" not in fields and f"reconstructed__{SENSOR_NAMES[1]}" not in fields
-    assert fields[f"reconstructed__{SENSOR_NAMES[0]}"] == 1.0
+    assert f"contribution__{SENSOR_NAMES[0]}" not in fields and fields[f"contribution__{SENSOR_NAMES[1]}"] == 0.5
+    assert fields[f"reconstructed__{SENSOR_NAMES[0]}"] == 1.0 and fields["alarm"] == 1.0
 
 
 def test_dead_letter_keeps_reason_origin_and_original_fields() -> None:

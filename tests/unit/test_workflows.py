@@ -150,14 +150,15 @@ def test_the_image_is_pushed_to_ghcr_only_outside_pull_requests() -> None:
     image = load("image.yml")
     [build] = [s for s in steps(image) if s.get("uses", "").startswith("docker/build-push-action@")]
     assert build["with"]["push"] == "${{ github.event_name != 'pull_request' }}"
-    assert "linux/arm64" in build["with"]["platforms"]
+    assert "linux/arm64" in build["with"]["platforms"] and build["with"]["file"] == "${{ matrix.file }}"
     [meta] = [s for s in steps(image) if s.get("id") == "meta"]
     assert meta["with"]["images"].startswith("ghcr.io/")
 
 
-def test_the_image_workflow_builds_the_apps_and_notebook_images_the_stacks_name() -> None:
+def test_the_image_workflow_builds_each_of_our_images_the_stacks_name() -> None:
     matrix = load("image.yml")["jobs"]["image"]["strategy"]["matrix"]["include"]
-    assert {entry["name"]: entry["file"] for entry in matrix} == {"apps": "Dockerfile", "notebook": "notebook.Dockerfile"}
+    assert {entry["name"]: entry["file"] for entry in matrix} == {
+        "apps": "Dockerfile", "notebook": "notebook.Dockerfile", "federated": "apps/federated/Dockerfile"}
     assert all((PROJECT_ROOT / entry["file"]).is_file() for entry in matrix)
     [meta] = [s for s in steps(load("image.yml")) if s.get("id") == "meta"]
     assert meta["with"]["images"].endswith("/success6g-edge-${{ matrix.name }}")  # ImagesConfig.ref(name)

@@ -77,6 +77,7 @@ def test_registered_s3_and_local_models_predict_the_same(tiny_model, drives, s3,
         np.testing.assert_array_equal(got.anomaly_score, expected.anomaly_score, err_msg=uri)
         np.testing.assert_array_equal(got.reconstructed, expected.reconstructed, err_msg=uri)
         np.testing.assert_array_equal(got.contributions, expected.contributions, err_msg=uri)
+        np.testing.assert_array_equal(got.alarm, expected.alarm, err_msg=uri)
 
     client = mlflow.MlflowClient()
     client.set_registered_model_alias("vehicle-condition", "champion", "1")
@@ -91,6 +92,9 @@ def test_registered_s3_and_local_models_predict_the_same(tiny_model, drives, s3,
     direct = output_frame(tiny_model, features)
     assert list(served.columns) == list(direct.columns)
     np.testing.assert_array_equal(served.to_numpy(), direct.to_numpy())
+    np.testing.assert_array_equal(served["alarm"].to_numpy(), expected.alarm.astype(np.int64))
+    np.testing.assert_array_equal(served[[f"contribution__{s}" for s in tiny_model.sensors]].to_numpy(),
+                                  expected.contributions)
 
 
 def test_an_empty_s3_key_is_named(s3):

@@ -83,7 +83,7 @@ def influx(tiny_model, drives, monkeypatch):
     drive = drives[-1]
     features = drive.replayed.features[::12][:150]  # one row per poll cycle
     output = tiny_model.predict(features)
-    columns = prediction_columns(output, tiny_model.alarms(output), tiny_model.sensors)
+    columns = prediction_columns(output, tiny_model.sensors)
     stamps = drive.replayed.stamps[::12][:150]
     end_ns = time.time_ns()
     lines = [PredictionPoint("car-1", "lab", "test-tiny", end_ns - round((stamps[-1] - stamp) * 1e9),

@@ -11,6 +11,7 @@ from apps.model.condition import (
     impute_columns,
     previous_columns,
     score_residuals,
+    score_shares,
 )
 from apps.model.drives import RecordedDrive
 
@@ -22,8 +23,10 @@ def reference_predict(model: ConditionModel, matrix: np.ndarray) -> tuple[np.nda
     def predict_all(boosters, columns) -> np.ndarray:
         return np.column_stack([b.predict(matrix[:, columns(s, model.sensors)]) for s, b in zip(model.sensors, boosters)])
 
-    score, contributions = score_residuals(
-        matrix[:, current_columns(model.sensors)] - predict_all(model.cross, cross_columns), model.sigma)
+    residuals = matrix[:, current_columns(model.sensors)] - predict_all(model.cross, cross_columns)
+    score, parts = score_residuals(residuals, model.sigma)
+    contributions = model.detectors.judge(matrix, residuals, model.sigma, model.reference_std, score,
+                                          score_shares(score, parts), model.stale_after_s, model.sensors).contributions
     last_known = matrix[:, previous_columns(model.sensors)]
     reconstructed = np.where(np.isnan(last_known), predict_all(model.cross, cross_columns),
                              last_known + predict_all(model.impute, impute_columns))
