@@ -38,7 +38,7 @@ def test_the_rendered_env_loads_into_the_worker_settings(evaluations: dict[str, 
                    for r in objects(evaluation, "kubernetes:core/v1:ConfigMap")}
     env = rendered_env(evaluation, config_maps)
     assert set(env) <= set(BY_ENV) | {"INFLUX_ORG", "INFLUX_BUCKET", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
-                                      "MLFLOW_TRACKING_URI", "MLFLOW_S3_ENDPOINT_URL", "AWS_ENDPOINT_URL",
+                                      "MLFLOW_TRACKING_URI", "MLFLOW_S3_ENDPOINT_URL", "AWS_ENDPOINT_URL", "AWS_DEFAULT_REGION",
                                       "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "AWS_CA_BUNDLE"}
     settings = load_settings(env)
     stack_config = parse_stack_config({key.removeprefix("success6g-edge:"): value
