@@ -12,6 +12,7 @@ import pytest
 
 from apps.testing.redis_server import TEST_PASSWORD, RedisServer
 from harness.checks import IDNEO_DRIVES
+from tests.support.worker_runs import recorder, start_worker  # noqa: F401 (the worker tests' fixtures, by name)
 
 DRIVES = IDNEO_DRIVES / "ateca_R4_2.0l_TDI"
 
