@@ -63,6 +63,14 @@ def test_the_random_provider_holding_the_generated_value_is_not_a_leak(generated
     assert problems_of(password, known={"generated:pw": generated}) == []
 
 
+def test_resources_after_the_random_provider_are_still_checked(generated: str) -> None:
+    password = resource("random:index/randomPassword:RandomPassword", "pw", {"result": generated})
+    release = resource(RELEASE_TYPE, "grafana", {"values": {"url": generated}})
+    assert problems_of(password, release, known={"generated:pw": generated}) == [
+        f"{RELEASE_TYPE} grafana: values.url: a secret value in plain text"
+    ]
+
+
 def test_an_empty_known_value_does_not_flag_every_string() -> None:
     # An unset secret recorded as "" is a substring of every string: it must not make every input a leak.
     release = resource(RELEASE_TYPE, "r", {"values": {"image": "redis:8"}})
@@ -84,6 +92,8 @@ def test_keys_that_only_mention_or_reference_a_secret_are_fine(key: str) -> None
     # "existingSecret..."/"keyOf..." name where a secret is kept; a key merely containing "password" is a setting.
     release = resource(RELEASE_TYPE, "r", {"values": {key: "grafana-admin"}})
     assert problems_of(release) == []
+    nested = resource(RELEASE_TYPE, "r", {"values": {"admin": {"auth": {key: "grafana-admin"}}}})
+    assert problems_of(nested) == []
 
 
 @pytest.mark.parametrize("value", ["", 0, None, True])
@@ -131,6 +141,11 @@ def test_a_secret_whose_whole_data_is_a_pulumi_secret_is_fine() -> None:
 def test_a_plain_data_field_is_found_even_when_string_data_is_secret() -> None:
     secret = resource(SECRET_TYPE, "s", {"stringData": wrap_secret({"a": "x"}), "data": {"b": "cGxhaW4="}})
     assert problems_of(secret) == [f"{SECRET_TYPE} s: data.b is not a Pulumi secret"]
+
+
+def test_a_plain_string_data_field_is_found_even_when_data_is_secret() -> None:
+    secret = resource(SECRET_TYPE, "s", {"data": wrap_secret({"a": "eA=="}), "stringData": {"b": "plain"}})
+    assert problems_of(secret) == [f"{SECRET_TYPE} s: stringData.b is not a Pulumi secret"]
 
 
 def test_a_secret_without_data_is_fine() -> None:
