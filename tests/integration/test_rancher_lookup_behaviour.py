@@ -182,3 +182,20 @@ def test_a_url_with_a_trailing_slash_asks_the_same_paths(token: str) -> None:
     with CannedRancher(answers=answers) as rancher:
         cluster_kubeconfig(RancherServer(rancher.url + "/", token), "north", "edge-north")
     assert [s.path for s in rancher.seen] == [LIST_PATH, generate_path("c-north")]
+
+
+def test_an_unreachable_rancher_is_named_with_the_plain_reason(token: str) -> None:
+    # The operator reads the network's reason itself ("[Errno 111] Connection refused"), not urllib's wrapper.
+    with CannedRancher(answers={}) as rancher:
+        url = rancher.url
+    with pytest.raises(RancherError) as caught:
+        cluster_kubeconfig(RancherServer(url, token), "north", "edge-north")
+    assert str(caught.value) == (f"site 'north': Rancher at {url} is unreachable ([Errno 111] Connection refused); "
+                                 "check the URL, the network and 'rancher.caPem'")
+
+
+def test_a_failing_listing_names_the_request(token: str) -> None:
+    answers = {("GET", LIST_PATH): (503, b'{"type": "error", "message": "cattle-cluster-agent is restarting"}')}
+    assert lookup_error(answers, token) == (
+        "site 'north': Rancher at {url}: GET /v3/clusters?name=edge-north failed with HTTP 503: "
+        "cattle-cluster-agent is restarting")

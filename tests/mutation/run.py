@@ -126,6 +126,14 @@ def report(statuses: dict[str, dict[str, str]], equivalent: dict[str, str]) -> f
         print("\nsurvivors (mutmut show <name> in build/mutation/<target>/ shows the diff):")
         for module, mutant, status in sorted(survivors):
             print(f"  {module}: {mutant} ({status})")
+    every = {mutant: status for by_mutant in statuses.values() for mutant, status in by_mutant.items()}
+    run_modules = {module_of(mutant) for mutant in every}
+    stale = sorted(name for name in equivalent if module_of(name) in run_modules
+                   and every.get(name, "killed") not in NOT_KILLED)
+    if stale:
+        print("\nstale entries in tests/mutation/equivalent.md (killed or gone now: remove or renumber them):")
+        for name in stale:
+            print(f"  {name} ({every.get(name, 'gone')})")
     counted = totals["mutants"] - totals["equivalent"]
     return 100.0 * (totals["survived"] + totals["no tests"]) / counted if counted else None
 
