@@ -3,10 +3,11 @@
     python -m tests.mutation.run                 # every target in tests/mutation/targets.py
     python -m tests.mutation.run rancher worker  # some of them
     python -m tests.mutation.run --report        # print the last results again, run nothing
+    python -m tests.mutation.run --resume worker # keep mutmut's cached results (tests unchanged since)
 
 Each target runs in its own workspace, build/mutation/<target>/ (a copy of the tracked files plus a
-[tool.mutmut] section naming the target's modules and tests), so the work tree is never mutated and a second
-run reuses mutmut's cached results for unchanged code. Mutants listed in tests/mutation/equivalent.md
+[tool.mutmut] section naming the target's modules and tests), so the work tree is never mutated. Each run
+starts afresh (mutmut's cache does not notice a changed test file); --resume keeps it. Mutants listed in tests/mutation/equivalent.md
 (equivalent to the original: no test can tell them apart) are reported apart and left out of the score.
 """
 
@@ -63,7 +64,9 @@ def prepare_workspace(name: str, target: Target) -> Path:
     return workspace
 
 
-def run_mutmut(workspace: Path, max_children: int) -> int:
+def run_mutmut(workspace: Path, max_children: int, resume: bool) -> int:
+    if not resume:
+        shutil.rmtree(workspace / "mutants", ignore_errors=True)
     env = {**os.environ, "SUCCESS6G_SHARED": os.environ.get("SUCCESS6G_SHARED", str(ROOT.parent / "shared")),
            "PYTHONHASHSEED": "0"}
     with (workspace / "mutmut.log").open("w") as log:  # its progress bar redraws a line: kept out of the output
@@ -148,6 +151,7 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("targets", nargs="*", help=f"targets to run (default: all): {', '.join(TARGETS)}")
     parser.add_argument("--report", action="store_true", help="print the last results, run nothing")
+    parser.add_argument("--resume", action="store_true", help="keep the cached results of the last run")
     parser.add_argument("--max-children", type=int, default=2, help="mutants tested at once (default 2: 2 cores)")
     args = parser.parse_args(argv)
     unknown = [name for name in args.targets if name not in TARGETS]
@@ -159,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
         for name in chosen:
             started = time.monotonic()
             print(f"== {name}: {', '.join(TARGETS[name].modules)}", flush=True)
-            code = run_mutmut(prepare_workspace(name, TARGETS[name]), args.max_children)
+            code = run_mutmut(prepare_workspace(name, TARGETS[name]), args.max_children, args.resume)
             print(f"== {name}: mutmut exited {code} after {time.monotonic() - started:.0f} s "
                   f"(its log: build/mutation/{name}/mutmut.log)", flush=True)
     statuses = {name: results(WORKSPACES / name) for name in chosen}
