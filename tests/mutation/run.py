@@ -34,6 +34,7 @@ MUTMUT = Path(sys.executable).with_name("mutmut")
 GOAL_PERCENT = 5.0  # at most this share of (non-equivalent) mutants may survive
 RESULT_LINE = re.compile(r"^\s*(?P<name>[\w.]+__mutmut_\d+): (?P<status>.+)$")
 NOT_KILLED = ("survived", "no tests", "suspicious", "skipped")
+NOT_RUN = ("not checked", "check was interrupted by user")  # a run stopped early: counted apart, not in the score
 
 
 def tracked_files() -> list[str]:
@@ -110,7 +111,10 @@ def report(statuses: dict[str, dict[str, str]], equivalent: dict[str, str]) -> f
         for mutant, status in by_mutant.items():
             counts = per_module.setdefault(module_of(mutant), Counter())
             counts["mutants"] += 1
-            if mutant in equivalent:
+            if status in NOT_RUN:
+                counts["mutants"] -= 1
+                counts["not run"] += 1
+            elif mutant in equivalent:
                 counts["equivalent"] += 1
             elif status in NOT_KILLED:
                 counts["survived" if status != "no tests" else "no tests"] += 1
@@ -123,6 +127,8 @@ def report(statuses: dict[str, dict[str, str]], equivalent: dict[str, str]) -> f
                   f"{counts['no tests']:>8} {counts['equivalent']:>6} {score(counts):>7}")
         if not by_mutant:
             print(f"{name + ' (not run)':<32}")
+        elif sum(counts["not run"] for counts in per_module.values()):
+            print(f"{name + ' (stopped early)':<32} {sum(c['not run'] for c in per_module.values()):>7} mutants not run")
     print(f"{'all':<32} {totals['mutants']:>7} {totals['killed']:>7} {totals['survived']:>8} "
           f"{totals['no tests']:>8} {totals['equivalent']:>6} {score(totals):>7}")
     if survivors:

@@ -37,7 +37,8 @@ TARGETS: dict[str, Target] = {
         ("tests/integration/test_rancher_api.py", "tests/integration/test_rancher_lookup_behaviour.py")),
     "rollout": Target(
         ("apps/rollout/gate_check.py", "infra/rollout/plan.py"),
-        ("tests/unit/test_gate_check.py", "tests/unit/test_gate_check_behaviour.py", "tests/unit/test_rollout_plan.py")),
+        ("tests/unit/test_gate_check.py", "tests/unit/test_gate_check_behaviour.py", "tests/unit/test_rollout_plan.py",
+         "tests/unit/test_rollout_model_uri_behaviour.py")),
     "model-alarm": Target(
         ("apps/model/condition.py",),
         ("tests/unit/model/test_model_alarm_behaviour.py", "tests/unit/model/test_model_condition.py")),

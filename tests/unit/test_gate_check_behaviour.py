@@ -141,3 +141,39 @@ def test_the_last_check_is_at_the_deadline_not_before(capsys: pytest.CaptureFixt
     assert capsys.readouterr().out.splitlines()[-2:] == [
         "wave-1 failed its health gate after 30s:",
         "  site edge-a: no predictions written in the last 60s (s6g_worker_predictions_written_total)"]
+
+
+def test_each_check_asks_prometheus_the_gates_three_queries() -> None:
+    asked: list[str] = []
+
+    def query(url: str, promql: str) -> dict:
+        asked.append(promql)
+        return vector({} if "sink_errors" in promql else {"edge-a": 1.0, "edge-b": 1.0})
+
+    assert attempt(settings_from(ENV), query) == []
+    assert asked == [
+        'sum by (site) (increase(s6g_worker_predictions_written_total{site=~"edge-a|edge-b"}[90s]))',
+        'sum by (site) (increase(s6g_worker_predictions_written_total{site=~"edge-a|edge-b"}[600s]))',
+        'sum by (site) (increase(s6g_worker_sink_errors_total{site=~"edge-a|edge-b"}[600s]))',
+    ]
+
+
+def test_a_single_error_without_predictions_fails() -> None:
+    assert judge(("a",), {"a": 1.0}, {}, {"a": 1.0}, LIMITS) == [
+        "site a: sink error rate 100.00% over 300s is above 10.00% (1 errors, 0 predictions)"]
+
+
+def test_a_job_that_cannot_reach_prometheus_exits_1_with_the_reason(monkeypatch: pytest.MonkeyPatch,
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    import socket
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    for key, value in {**ENV, "PROMETHEUS_URL": url, "TIMEOUT_SECONDS": "0.001"}.items():
+        monkeypatch.setenv(key, value)
+    assert gate_check.main() == 1
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "wave-1 failed its health gate after 0.001s:"
+    assert out[1].startswith(f"  cannot read the wave's metrics from Prometheus at {url}: ")
+    assert "Connection refused" in out[1]
