@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 import pytest
 import redis
 
-from apps.contracts import CONSUMER_GROUP, stream_key
+from apps.contracts import CONSUMER_GROUP, dead_letter_key, stream_key
 from apps.redisconn import RedisTarget
 from apps.testing.influx_recorder import InfluxRecorder
 from apps.testing.redis_server import TEST_PASSWORD, RedisServer
@@ -29,7 +29,7 @@ from apps.worker.metrics import WorkerMetrics
 from apps.worker.predict import PredictedBatch
 from apps.worker.runner import Worker
 from apps.worker.settings import load_settings
-from apps.worker.stream import Entry, StreamConsumer
+from apps.worker.stream import DeadLetter, Entry, StreamConsumer
 from apps.worker.writer import BatchWriter
 from tests.support.worker_runs import TOKEN, wait_for
 
@@ -40,14 +40,20 @@ TEN_MINUTES_MS = "600000"
 
 
 class EntryPoints:
-    """One point per entry, tagged with the entry id, timestamped with the entry's time (a replay overwrites)."""
+    """One point per entry, tagged with the entry id, timestamped with the entry's time (a replay overwrites).
+    An entry whose value is `bad` is dead-lettered as malformed; one whose value is `unparsable` gets a point
+    InfluxDB cannot parse."""
 
     def predict(self, entries: list[Entry]) -> PredictedBatch:
         batch = PredictedBatch()
-        for entry_id, _fields in entries:
+        for entry_id, fields in entries:
+            if fields.get(b"value") == b"bad":
+                batch.dead.append(DeadLetter(entry_id, fields, "value: not a number"))
+                continue
             millis, seq = entry_id.decode().split("-")
             time_ns = int(millis) * 1_000_000 + int(seq)
-            batch.lines.append(f"prediction,entry={entry_id.decode()} anomaly_score=0 {time_ns}")
+            score = "=" if fields.get(b"value") == b"unparsable" else "=0"
+            batch.lines.append(f"prediction,entry={entry_id.decode()} anomaly_score{score} {time_ns}")
             batch.entry_ids.append(entry_id)
             batch.sample_times_ns.append(time_ns)
         return batch
@@ -113,9 +119,9 @@ def start(redis_server: RedisServer, recorder: InfluxRecorder) -> Iterator[Calla
             handle.stop()
 
 
-def add_entries(server: RedisServer, count: int) -> list[bytes]:
+def add_entries(server: RedisServer, count: int, value: str | None = None) -> list[bytes]:
     client = server.client()
-    return [client.xadd(STREAM, {"vehicle": f"v{i}", "value": str(i)}) for i in range(count)]
+    return [client.xadd(STREAM, {"vehicle": f"v{i}", "value": value or str(i)}) for i in range(count)]
 
 
 def leave_pending(server: RedisServer, consumer: str, count: int) -> None:
@@ -210,3 +216,45 @@ def test_while_the_sink_fails_nothing_is_acknowledged_and_nothing_is_lost(
              "the next worker to write the 12 entries left pending")
     assert written_entries(recorder) == sorted(i.decode() for i in ids)
 
+
+
+def dead_letters(server: RedisServer) -> list[dict[bytes, bytes]]:
+    return [fields for _id, fields in server.client().xrange(dead_letter_key(NODE))]
+
+
+def test_malformed_entries_are_dead_lettered_with_their_reason_and_acknowledged(
+        redis_server: RedisServer, recorder: InfluxRecorder, start: Callable[..., RunningWorker]) -> None:
+    good = add_entries(redis_server, 3)
+    [bad] = add_entries(redis_server, 1, value="bad")
+    start("worker-a")
+    wait_for(lambda: len(recorder.points) >= 3 and not pending_by_consumer(redis_server), 10,
+             "3 points written, the malformed entry dead-lettered, nothing pending")
+    assert written_entries(recorder) == sorted(i.decode() for i in good)
+    [letter] = dead_letters(redis_server)
+    assert letter[b"reason"] == b"value: not a number" and letter[b"entry_id"] == bad
+    assert letter[b"stream"] == STREAM.encode() and letter[b"field:value"] == b"bad"
+    assert letter[b"truncated"] == b"no"
+
+
+def test_a_point_influxdb_refuses_is_dead_lettered_with_the_point_and_the_rest_written(
+        redis_server: RedisServer, recorder: InfluxRecorder, start: Callable[..., RunningWorker]) -> None:
+    recorder.validate = True
+    good = add_entries(redis_server, 4)
+    [refused] = add_entries(redis_server, 1, value="unparsable")
+    start("worker-a")
+    wait_for(lambda: len(recorder.points) >= 4 and not pending_by_consumer(redis_server), 10,
+             "4 points written, the refused one dead-lettered, nothing pending")
+    assert written_entries(recorder) == sorted(i.decode() for i in good)
+    [letter] = dead_letters(redis_server)
+    assert letter[b"entry_id"] == refused and letter[b"field:value"] == b"unparsable"
+    assert letter[b"point"].startswith(f"prediction,entry={refused.decode()} anomaly_score= ".encode())
+    assert b"unable to parse" in letter[b"reason"]
+
+
+def test_the_backlog_counts_undelivered_pending_and_added_entries(redis_server: RedisServer) -> None:
+    add_entries(redis_server, 10)
+    leave_pending(redis_server, "worker-a", 4)
+    consumer = StreamConsumer(redis_server.client(), NODE, "worker-a", 1000)
+    [first, *_] = [entry_id for entry_id, _ in consumer.read_own_pending(10)]
+    consumer.ack([first])
+    assert consumer.backlog() == (6, 3, 10)  # 6 never delivered, 3 delivered but unacknowledged, 10 ever added
