@@ -5,11 +5,14 @@ misconfigured). The gate's own PromQL against a real Prometheus is tested elsewh
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
 
 from apps.rollout import gate_check
 from apps.rollout.gate_check import Limits, Settings, attempt, by_site, judge, run, settings_from
-from tests.support.fake_prometheus import vector
+from tests.support.fake_prometheus import FakePrometheus, vector
 
 LIMITS = Limits(max_error_rate=0.1, max_prediction_age_seconds=60, window_seconds=300)
 ENV = {"PROMETHEUS_URL": "http://prometheus:9090/", "WAVE": "wave-1", "SITES": "edge-a,,edge-b,",
@@ -177,3 +180,32 @@ def test_a_job_that_cannot_reach_prometheus_exits_1_with_the_reason(monkeypatch:
     assert out[0] == "wave-1 failed its health gate after 0s:"
     assert out[1].startswith(f"  cannot read the wave's metrics from Prometheus at {url}: ")
     assert "Connection refused" in out[1]
+
+
+def test_a_job_against_a_healthy_prometheus_exits_0(monkeypatch: pytest.MonkeyPatch,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    def answer(query: str) -> dict:
+        return vector({} if "sink_errors" in query else {"edge-a": 12.0, "edge-b": 3.0})
+
+    with FakePrometheus(answer) as prometheus:
+        for key, value in {**ENV, "PROMETHEUS_URL": prometheus.url + "/", "TIMEOUT_SECONDS": "0"}.items():
+            monkeypatch.setenv(key, value)
+        assert gate_check.main() == 0
+    assert capsys.readouterr().out == "wave-1 is healthy: edge-a, edge-b\n"
+    assert len(prometheus.queries) == 3 and all('site=~"edge-a|edge-b"' in q for q in prometheus.queries)
+
+
+def test_a_prometheus_that_never_answers_is_a_reason_after_10_s() -> None:
+    release = threading.Event()
+
+    def hang(query: str) -> dict:
+        release.wait(30)
+        return vector({})
+
+    with FakePrometheus(hang) as prometheus:
+        started = time.monotonic()
+        reasons = attempt(settings_from({**ENV, "PROMETHEUS_URL": prometheus.url}), gate_check.query_prometheus)
+        waited = time.monotonic() - started
+        release.set()
+    assert 9 < waited < 20
+    assert reasons == [f"cannot read the wave's metrics from Prometheus at {prometheus.url}: timed out"]
