@@ -84,9 +84,11 @@ class RunningWorker:
         self.code = self.worker.run()
 
     def stop(self) -> None:
+        """Stop as SIGTERM does: a clean stop exits 0, even with the sink down (its entries stay pending)."""
         self.worker.stop.set()
         self._thread.join(timeout=30)
         assert not self._thread.is_alive(), "the worker did not stop"
+        assert self.code == 0, f"the worker exited {self.code} (a writer failed?)"
 
 
 @pytest.fixture
@@ -258,3 +260,16 @@ def test_the_backlog_counts_undelivered_pending_and_added_entries(redis_server: 
     [first, *_] = [entry_id for entry_id, _ in consumer.read_own_pending(10)]
     consumer.ack([first])
     assert consumer.backlog() == (6, 3, 10)  # 6 never delivered, 3 delivered but unacknowledged, 10 ever added
+
+
+def test_a_lost_consumer_group_is_created_again_and_reading_goes_on(
+        redis_server: RedisServer, recorder: InfluxRecorder, start: Callable[..., RunningWorker]) -> None:
+    first = add_entries(redis_server, 3)
+    worker = start("worker-a")
+    wait_for(lambda: len(recorder.points) >= 3, 10, "the first 3 entries written")
+    redis_server.client().xgroup_destroy(STREAM, CONSUMER_GROUP)  # as after Redis lost its data
+    later = add_entries(redis_server, 2)
+    wait_for(lambda: {i.decode() for i in later} <= set(written_entries(recorder)), 10,
+             "the entries added after the group was lost")
+    worker.stop()
+    assert set(written_entries(recorder)) == {i.decode() for i in first + later}
