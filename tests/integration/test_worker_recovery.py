@@ -224,31 +224,31 @@ def dead_letters(server: RedisServer) -> list[dict[bytes, bytes]]:
     return [fields for _id, fields in server.client().xrange(dead_letter_key(NODE))]
 
 
+def one_entry_dead_lettered(server: RedisServer, recorder: InfluxRecorder, start: Callable[..., RunningWorker],
+                            good: int, value: str) -> tuple[bytes, dict[bytes, bytes]]:
+    """`good` entries and one of `value`: the good ones written, the other dead-lettered, nothing left pending."""
+    good_ids = add_entries(server, good)
+    [odd] = add_entries(server, 1, value=value)
+    start("worker-a")
+    wait_for(lambda: len(recorder.points) >= good and not pending_by_consumer(server), 10,
+             f"{good} points written, the {value!r} entry dead-lettered, nothing pending")
+    assert written_entries(recorder) == sorted(i.decode() for i in good_ids)
+    [letter] = dead_letters(server)
+    assert letter[b"entry_id"] == odd and letter[b"field:value"] == value.encode()
+    assert letter[b"stream"] == STREAM.encode() and letter[b"truncated"] == b"no"
+    return odd, letter
+
+
 def test_malformed_entries_are_dead_lettered_with_their_reason_and_acknowledged(
         redis_server: RedisServer, recorder: InfluxRecorder, start: Callable[..., RunningWorker]) -> None:
-    good = add_entries(redis_server, 3)
-    [bad] = add_entries(redis_server, 1, value="bad")
-    start("worker-a")
-    wait_for(lambda: len(recorder.points) >= 3 and not pending_by_consumer(redis_server), 10,
-             "3 points written, the malformed entry dead-lettered, nothing pending")
-    assert written_entries(recorder) == sorted(i.decode() for i in good)
-    [letter] = dead_letters(redis_server)
-    assert letter[b"reason"] == b"value: not a number" and letter[b"entry_id"] == bad
-    assert letter[b"stream"] == STREAM.encode() and letter[b"field:value"] == b"bad"
-    assert letter[b"truncated"] == b"no"
+    _, letter = one_entry_dead_lettered(redis_server, recorder, start, 3, "bad")
+    assert letter[b"reason"] == b"value: not a number"
 
 
 def test_a_point_influxdb_refuses_is_dead_lettered_with_the_point_and_the_rest_written(
         redis_server: RedisServer, recorder: InfluxRecorder, start: Callable[..., RunningWorker]) -> None:
     recorder.validate = True
-    good = add_entries(redis_server, 4)
-    [refused] = add_entries(redis_server, 1, value="unparsable")
-    start("worker-a")
-    wait_for(lambda: len(recorder.points) >= 4 and not pending_by_consumer(redis_server), 10,
-             "4 points written, the refused one dead-lettered, nothing pending")
-    assert written_entries(recorder) == sorted(i.decode() for i in good)
-    [letter] = dead_letters(redis_server)
-    assert letter[b"entry_id"] == refused and letter[b"field:value"] == b"unparsable"
+    refused, letter = one_entry_dead_lettered(redis_server, recorder, start, 4, "unparsable")
     assert letter[b"point"].startswith(f"prediction,entry={refused.decode()} anomaly_score= ".encode())
     assert b"unable to parse" in letter[b"reason"]
 
