@@ -12,7 +12,7 @@ export PULUMI_BACKEND_URL ?= file://$(CURDIR)/.pulumi-state
 # Debian packages the integration tests run for real (servers and linters).
 TEST_DEBS := redis-server prometheus prometheus-alertmanager shellcheck openssl
 
-.PHONY: install test test-deps up preview render render-diff bench lint clean quickstart-redis quickstart-stop
+.PHONY: install test test-deps up preview render render-diff bench mutation lint clean quickstart-redis quickstart-stop
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -106,6 +106,11 @@ quickstart-stop:
 # Benchmarks print figures; they are not tests.
 bench: install
 	.venv/bin/python -m tests.benchmarks.bench_scale
+
+# Test strength: mutmut over the critical modules, each against its own tests (tests/mutation/targets.py);
+# prints survivors per module and the score. Not part of `make test`. One target: make mutation TARGETS=rancher
+mutation: install
+	.venv/bin/python -m tests.mutation.run $(TARGETS)
 
 # actionlint passes silently when it cannot run shellcheck, so lint refuses to run without it.
 lint: install
