@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from infra.rancher import USER_AGENT, RancherError, RancherServer, cluster_kubeconfig
-from tests.support.fake_rancher import fake_kubeconfig
-from tests.support.loopback import LoopbackServer
+from harness.fake_rancher import fake_kubeconfig
+from harness.loopback import LoopbackServer
 
 pytestmark = pytest.mark.integration
 LIST_PATH = "/v3/clusters?name=edge-north"
@@ -185,13 +185,14 @@ def test_a_url_with_a_trailing_slash_asks_the_same_paths(token: str) -> None:
 
 
 def test_an_unreachable_rancher_is_named_with_the_plain_reason(token: str) -> None:
-    # The operator reads the network's reason itself ("[Errno 111] Connection refused"), not urllib's wrapper.
+    # The operator reads the network's reason ("[Errno 111] Connection refused"), not requests' whole wrapper.
     with CannedRancher(answers={}) as rancher:
         url = rancher.url
     with pytest.raises(RancherError) as caught:
         cluster_kubeconfig(RancherServer(url, token), "north", "edge-north")
-    assert str(caught.value) == (f"site 'north': Rancher at {url} is unreachable ([Errno 111] Connection refused); "
-                                 "check the URL, the network and 'rancher.caPem'")
+    assert str(caught.value) == (f"site 'north': Rancher at {url} is unreachable (Failed to establish a new "
+                                 "connection: [Errno 111] Connection refused); check the URL, the network and "
+                                 "'rancher.caPem'")
 
 
 def test_a_failing_listing_names_the_request(token: str) -> None:

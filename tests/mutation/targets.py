@@ -40,8 +40,9 @@ TARGETS: dict[str, Target] = {
         ("tests/unit/test_gate_check.py", "tests/unit/test_gate_check_behaviour.py", "tests/unit/test_rollout_plan.py",
          "tests/unit/test_rollout_model_uri_behaviour.py")),
     "model-alarm": Target(
-        ("apps/model/condition.py",),
-        ("tests/unit/model/test_model_alarm_behaviour.py", "tests/unit/model/test_model_condition.py")),
+        ("apps/model/condition.py", "apps/model/detectors.py"),
+        ("tests/unit/model/test_model_detectors.py", "tests/unit/model/test_model_condition.py",
+         "tests/integration/model/test_model_alarm_product.py")),
     "injector": Target(
         ("apps/idneo.py", "injector/replay.py", "injector/sender.py"),
         ("tests/unit/test_injector_replay.py", "tests/unit/test_injector_sinks.py",

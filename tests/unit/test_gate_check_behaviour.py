@@ -208,4 +208,4 @@ def test_a_prometheus_that_never_answers_is_a_reason_after_10_s() -> None:
         waited = time.monotonic() - started
         release.set()
     assert 9 < waited < 20
-    assert reasons == [f"cannot read the wave's metrics from Prometheus at {prometheus.url}: timed out"]
+    assert reasons == [f"cannot read the wave's metrics from Prometheus at {prometheus.url}: Read timed out. (read timeout=10.0)"]
