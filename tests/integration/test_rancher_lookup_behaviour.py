@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from infra.rancher import USER_AGENT, RancherError, RancherServer, cluster_kubeconfig
 from harness.fake_rancher import fake_kubeconfig
 from harness.loopback import LoopbackServer
+from infra.rancher import USER_AGENT, RancherError, RancherServer, cluster_kubeconfig
 
 pytestmark = pytest.mark.integration
 LIST_PATH = "/v3/clusters?name=edge-north"
