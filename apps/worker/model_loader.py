@@ -17,12 +17,18 @@ class ModelLoadError(RuntimeError):
     """The model cannot be served; the message says why."""
 
 
-def load(uri: str) -> tuple[VehicleModel, Callable[[], FeatureBuilder]]:
+def load(uri: str, background_compile: bool = True) -> tuple[VehicleModel, Callable[[], FeatureBuilder]]:
+    """The model, predicting with native-code boosters once compiled (LightGBM until then, or without lleaves)."""
     from apps.model import load_model
+    from apps.model.compiled import use_compiled
     from apps.model.features import VehicleHistory, feature_names
+    from apps.model.loading import compiled_caches
 
     try:
         model = load_model(uri)
+        # the points' reconstructions of present sensors are the cross estimates (ConditionModel.impute_present)
+        model.impute_present = False
+        use_compiled(model, *compiled_caches(uri), background=background_compile)
     except Exception as error:  # the loader's own errors are many (file, S3, registry); report any of them
         raise ModelLoadError(f"cannot load the model from MODEL_URI={uri}: {error}") from error
     expected = feature_names()
