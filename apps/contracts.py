@@ -6,6 +6,7 @@ deploy modules. Never imports pulumi.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 
@@ -173,12 +174,22 @@ class PredictionPoint:
 
     def to_line_protocol(self) -> str:
         tags = ",".join(
-            f"{key}={_escape_tag(value)}"
+            f"{key}={escape_tag(value)}"
             for key, value in (("model_version", self.model_version), ("site", self.site), ("vehicle", self.vehicle_id))
         )
-        field_text = ",".join(f"{_escape_tag(k)}={float(v)!r}" for k, v in sorted(self.fields.items()))
-        return f"{PREDICTION_MEASUREMENT},{tags} {field_text} {self.sample_time_ns}"
+        return f"{PREDICTION_MEASUREMENT},{tags} {field_text(self.fields)} {self.sample_time_ns}"
 
 
-def _escape_tag(value: str) -> str:
+def escape_tag(value: str) -> str:
+    """A tag key, tag value or field key in line protocol."""
     return value.replace("\\", "\\\\").replace(",", "\\,").replace("=", "\\=").replace(" ", "\\ ")
+
+
+def field_text(fields: dict[str, float]) -> str:
+    """A point's fields in line protocol, in name order, every value a float (`repr` round-trips it exactly)."""
+    return ",".join([f"{_field_key(name)}={float(fields[name])!r}" for name in sorted(fields)])
+
+
+@functools.lru_cache(maxsize=1024)
+def _field_key(name: str) -> str:  # the same few dozen names in every point: escaped once
+    return escape_tag(name)
