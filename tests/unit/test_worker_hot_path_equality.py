@@ -51,10 +51,10 @@ class OriginalPredictor:
         return batch
 
 
-def road_entries(drives: list[RecordedDrive], vehicles: int, per_vehicle: int) -> list[Entry]:
+def road_entries(recorded: list[RecordedDrive], vehicles: int, per_vehicle: int) -> list[Entry]:
     """1 Hz samples of real drives, vehicles starting at different points, in stream order; with replayed and
     reordered samples and a few contract-breaking entries mixed in."""
-    samples = [drive_samples(drive, 1.0) for drive in drives]  # type: ignore[arg-type]
+    samples = [drive_samples(drive, 1.0) for drive in recorded]  # type: ignore[arg-type]
     timeline = []
     for v in range(vehicles):
         own = samples[v % len(samples)]
