@@ -59,6 +59,8 @@ class Figures:
     others_cpu_s: dict[str, float] = field(default_factory=dict)  # the load generator, Redis, the recorder
     load: str = ""  # the machine's load average (1/5/15 min) at the end of the run
     backlog: list[int] = field(default_factory=list)  # entries waiting (undelivered + unacknowledged), each 10 s
+    core_share: float = math.nan  # the worker's CPU seconds per second of the run
+    runqueue_wait_s: float = math.nan  # seconds the worker's threads were runnable but waited for a CPU
 
     def show(self) -> str:
         others = ", ".join(f"{name} {cpu_s:.1f} CPU s ({cpu_s / max(self.sent, 1) * 1000:.3f} per 1,000)"
@@ -66,7 +68,9 @@ class Figures:
         text = (f"{self.name}: {self.written}/{self.sent} samples predicted ({self.sent - self.written} lost or not "
                 f"predicted in time), {self.per_second:,.0f} predictions/s sustained, latency p50 {self.p50_ms:.1f} ms "
                 f"p99 {self.p99_ms:.1f} ms, {self.cpu_per_1000:.3f} CPU s per 1,000 predictions, "
-                f"peak RSS {self.peak_rss_mb:.0f} MB\n  apart from the worker: {others}\n  load average {self.load}")
+                f"peak RSS {self.peak_rss_mb:.0f} MB\n  the worker ran {self.core_share:.2f} of a core on average and its "
+                f"threads waited {self.runqueue_wait_s:.1f} s for a CPU\n  apart from the worker: {others}\n"
+                f"  load average {self.load}")
         if self.backlog:
             text += f"\n  backlog every 10 s: {', '.join(map(str, self.backlog))}"
         return text
@@ -155,17 +159,18 @@ def bench_stream(args: argparse.Namespace, redis: RedisServer, model_uri: str, f
             backlog_sampler, own_before = Sampler(backlog, 1.0), own_cpu_s()
             sent, injector_cpu_s = run_injection(redis, args, "stream")
             wait_drained(recorder, sent, stall_s=15, limit_s=args.drain_limit)
-            (worker_cpu_s, worker_rss), (redis_cpu_s, _) = (sampler.stop() for sampler in samplers)
+            (worker_cpu_s, worker_rss, worker_wait_s), (redis_cpu_s, _, _) = (s.stop() for s in samplers)
             backlog_sampler.stop()
             recorder_cpu_s = own_cpu_s() - own_before
+            run_s = time.monotonic() - samplers[0].started_at
         finally:
             worker.close()
         figures = summarise("streams + consumer group (this project)", sent, recorder, entry_times(redis),
-                            (worker_cpu_s - samplers[0].started_cpu_s, worker_rss))
-        figures.others_cpu_s = {"injector": injector_cpu_s, "redis-server": redis_cpu_s - samplers[1].started_cpu_s,
+                            (worker_cpu_s, worker_rss))
+        figures.others_cpu_s = {"injector": injector_cpu_s, "redis-server": redis_cpu_s,
                                 "recorder (+ the benchmark's threads)": recorder_cpu_s}
         figures.backlog = backlog_every(backlog_sampler.samples, 10.0)
-        figures.load = load_average()
+        figures.load, figures.core_share, figures.runqueue_wait_s = load_average(), worker_cpu_s / run_s, worker_wait_s
         return figures
 
 
@@ -186,17 +191,18 @@ def bench_seed(args: argparse.Namespace, redis: RedisServer, model_uri: str, fol
             own_before = own_cpu_s()
             sent, injector_cpu_s = run_injection(redis, args, "pubsub")
             wait_drained(recorder, sent, stall_s=5, limit_s=args.drain_limit)
-            (seed_cpu_s, seed_rss), (redis_cpu_s, _) = (sampler.stop() for sampler in samplers)
+            (seed_cpu_s, seed_rss, seed_wait_s), (redis_cpu_s, _, _) = (s.stop() for s in samplers)
             recorder_cpu_s = own_cpu_s() - own_before
+            run_s = time.monotonic() - samplers[0].started_at
         finally:
             seed.kill()
             seed.wait()
             log.close()
         figures = summarise("SEED BASELINE pub/sub + pandas + one write per point", sent, recorder, {},
-                            (seed_cpu_s - samplers[0].started_cpu_s, seed_rss))
-        figures.others_cpu_s = {"injector": injector_cpu_s, "redis-server": redis_cpu_s - samplers[1].started_cpu_s,
+                            (seed_cpu_s, seed_rss))
+        figures.others_cpu_s = {"injector": injector_cpu_s, "redis-server": redis_cpu_s,
                                 "recorder (+ the benchmark's threads)": recorder_cpu_s}
-        figures.load = load_average()
+        figures.load, figures.core_share, figures.runqueue_wait_s = load_average(), seed_cpu_s / run_s, seed_wait_s
         return figures
 
 

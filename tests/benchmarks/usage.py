@@ -22,6 +22,18 @@ def process_usage(pid: int) -> tuple[float, float]:
     return cpu_s, peak_kb / 1024
 
 
+def runqueue_wait_s(pid: int) -> float:
+    """Seconds the process's live threads spent runnable but waiting for a CPU (/proc/<pid>/task/*/schedstat):
+    on a machine shared with other work, the part of the latency that is the scheduler's, not the code's."""
+    total_ns = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            total_ns += int((task / "schedstat").read_text().split()[1])
+        except (OSError, IndexError, ValueError):
+            continue  # a thread that just ended
+    return total_ns / 1e9
+
+
 def own_cpu_s() -> float:
     """CPU seconds of this process (the benchmark: the loopback InfluxDB recorder's threads, and the samplers)."""
     usage = resource.getrusage(resource.RUSAGE_SELF)
@@ -61,12 +73,20 @@ class Sampler:
 
 
 class UsageSampler(Sampler):
-    """CPU seconds and peak RSS of one process; stop() returns the last (cpu_s, peak_mb)."""
+    """CPU seconds, peak RSS and run-queue wait of one process from now on; stop() returns the last sample."""
 
     def __init__(self, pid: int) -> None:
-        self.started_cpu_s = process_usage(pid)[0] if Path(f"/proc/{pid}").exists() else 0.0
-        super().__init__(lambda: process_usage(pid), 0.2)
+        self.pid = pid
+        self.started_at = time.monotonic()
+        self.started_cpu_s = process_usage(pid)[0]
+        self.started_wait_s = runqueue_wait_s(pid)
+        super().__init__(self._read, 0.2)
 
-    def stop(self) -> tuple[float, float]:  # type: ignore[override]
+    def _read(self) -> tuple[float, float, float]:
+        cpu_s, peak_mb = process_usage(self.pid)
+        return cpu_s - self.started_cpu_s, peak_mb, runqueue_wait_s(self.pid) - self.started_wait_s
+
+    def stop(self) -> tuple[float, float, float]:  # type: ignore[override]
+        """(CPU seconds, peak RSS in MB, seconds waiting for a CPU) since the sampler started."""
         last = super().stop()
-        return last if isinstance(last, tuple) else (0.0, 0.0)  # type: ignore[return-value]
+        return last if isinstance(last, tuple) else (0.0, 0.0, 0.0)  # type: ignore[return-value]
