@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from apps.model import compiled, precompile
+from apps.model import compiled, loading, precompile
 from apps.model.compiled import COMPILED_FOLDER, artefact_name, use_compiled
 from apps.model.condition import ConditionModel, current_columns, previous_columns
 from apps.model.drives import RecordedDrive
@@ -149,3 +150,19 @@ class _Counting:
     def predict(self, matrix: np.ndarray) -> np.ndarray:
         self.counted.append(matrix.shape[0])
         return self.booster.predict(matrix)
+
+
+def test_artefacts_published_with_a_downloaded_model_reach_the_node_cache(
+        tiny_model: ConditionModel, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    published = tiny_model.save(tmp_path / "published" / "artifacts" / "vehicle_model")
+    (published / COMPILED_FOLDER).mkdir()
+    (published / COMPILED_FOLDER / "abc-aarch64-lleaves1.3.0-llvmlite0.44.0.o").write_bytes(b"\x7fELF")
+    monkeypatch.setattr(loading, "node_cache", lambda: tmp_path / "node-cache")
+
+    def download(folder: Path) -> None:  # what download_s3 / MLflow leave in the temporary folder
+        shutil.copytree(tmp_path / "published", folder, dirs_exist_ok=True)
+
+    model = loading._load_downloaded("s3://models/vehicle", download)
+    assert model.version == tiny_model.version
+    assert [p.name for p in (tmp_path / "node-cache").iterdir()] == ["abc-aarch64-lleaves1.3.0-llvmlite0.44.0.o"]
+    assert loading.compiled_caches("s3://models/vehicle") == ([tmp_path / "node-cache"], tmp_path / "node-cache")
