@@ -146,7 +146,10 @@ def backlog_every(samples: list[tuple[float, object]], period_s: float) -> list[
 
 def bench_stream(args: argparse.Namespace, redis: RedisServer, model_uri: str, folder: Path) -> Figures:
     with InfluxRecorder(token=secrets.token_hex(16)) as recorder:
-        worker = WorkerProcess(worker_env(redis, recorder, model_uri, args), folder / "worker.log").start()
+        env = worker_env(redis, recorder, model_uri, args)
+        if args.worker_python:  # sources from this checkout, packages from that virtualenv (as the image does)
+            env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2])
+        worker = WorkerProcess(env, folder / "worker.log", python=args.worker_python or sys.executable).start()
         try:
             worker.wait_ready(300)
             observer = StreamConsumer(redis.client(), NODE, "bench-observer", dead_letter_maxlen=1)
@@ -239,6 +242,8 @@ def main(argv: list[str] | None = None) -> None:
                         help="boosting rounds when training (default: the model package's)")
     parser.add_argument("--drain-limit", type=float, default=60.0,
                         help="after the injection, wait at most this long for the backlog (default 60 s)")
+    parser.add_argument("--worker-python", help="run the worker with this interpreter, e.g. of a virtualenv with only "
+                        "the image's packages (uv sync --no-dev --extra apps --no-install-project): its RSS as deployed")
     parser.add_argument("--skip-seed", action="store_true", help="measure only this project's design")
     parser.add_argument("--stage-batches", type=int, default=40, help="batches the stage table is measured on")
     args = parser.parse_args(argv)
