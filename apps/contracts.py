@@ -6,7 +6,6 @@ deploy modules. Never imports pulumi.
 
 from __future__ import annotations
 
-import functools
 import math
 from dataclasses import dataclass, field
 
@@ -187,9 +186,15 @@ def escape_tag(value: str) -> str:
 
 def field_text(fields: dict[str, float]) -> str:
     """A point's fields in line protocol, in name order, every value a float (`repr` round-trips it exactly)."""
-    return ",".join([f"{_field_key(name)}={float(fields[name])!r}" for name in sorted(fields)])
+    escaped, parts = _ESCAPED_FIELD_KEYS, []
+    for name in sorted(fields):
+        key = escaped.get(name)
+        if key is None:  # the same few dozen names in every point: escaped once (a plain dict: the hot path)
+            key = escape_tag(name)
+            if len(escaped) < 4096:
+                escaped[name] = key
+        parts.append(f"{key}={float(fields[name])!r}")
+    return ",".join(parts)
 
 
-@functools.lru_cache(maxsize=1024)
-def _field_key(name: str) -> str:  # the same few dozen names in every point: escaped once
-    return escape_tag(name)
+_ESCAPED_FIELD_KEYS: dict[str, str] = {}
