@@ -60,7 +60,8 @@ class Figures:
     load: str = ""  # the machine's load average (1/5/15 min) at the end of the run
     backlog: list[int] = field(default_factory=list)  # entries waiting (undelivered + unacknowledged), each 10 s
     core_share: float = math.nan  # the worker's CPU seconds per second of the run
-    runqueue_wait_s: float = math.nan  # seconds the worker's threads were runnable but waited for a CPU
+    runqueue_wait_s: float = math.nan  # seconds the worker's main thread was runnable but waited for a CPU
+    run_s: float = math.nan  # from the injection's start to the last point (or the drain limit)
 
     def show(self) -> str:
         others = ", ".join(f"{name} {cpu_s:.1f} CPU s ({cpu_s / max(self.sent, 1) * 1000:.3f} per 1,000)"
@@ -68,8 +69,8 @@ class Figures:
         text = (f"{self.name}: {self.written}/{self.sent} samples predicted ({self.sent - self.written} lost or not "
                 f"predicted in time), {self.per_second:,.0f} predictions/s sustained, latency p50 {self.p50_ms:.1f} ms "
                 f"p99 {self.p99_ms:.1f} ms, {self.cpu_per_1000:.3f} CPU s per 1,000 predictions, "
-                f"peak RSS {self.peak_rss_mb:.0f} MB\n  the worker ran {self.core_share:.2f} of a core on average and its "
-                f"threads waited {self.runqueue_wait_s:.1f} s for a CPU\n  apart from the worker: {others}\n"
+                f"peak RSS {self.peak_rss_mb:.0f} MB\n  the worker ran {self.core_share:.2f} of a core on average; its main "
+                f"thread waited {self.runqueue_wait_s:.1f} s of the {self.run_s:.0f} s for a CPU\n  apart from the worker: {others}\n"
                 f"  load average {self.load}")
         if self.backlog:
             text += f"\n  backlog every 10 s: {', '.join(map(str, self.backlog))}"
@@ -174,6 +175,7 @@ def bench_stream(args: argparse.Namespace, redis: RedisServer, model_uri: str, f
                                 "recorder (+ the benchmark's threads)": recorder_cpu_s}
         figures.backlog = backlog_every(backlog_sampler.samples, 10.0)
         figures.load, figures.core_share, figures.runqueue_wait_s = load_average(), worker_cpu_s / run_s, worker_wait_s
+        figures.run_s = run_s
         return figures
 
 
@@ -206,6 +208,7 @@ def bench_seed(args: argparse.Namespace, redis: RedisServer, model_uri: str, fol
         figures.others_cpu_s = {"injector": injector_cpu_s, "redis-server": redis_cpu_s,
                                 "recorder (+ the benchmark's threads)": recorder_cpu_s}
         figures.load, figures.core_share, figures.runqueue_wait_s = load_average(), seed_cpu_s / run_s, seed_wait_s
+        figures.run_s = run_s
         return figures
 
 

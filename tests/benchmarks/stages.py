@@ -38,8 +38,8 @@ class StageTable:
         total = sum(self.cpu_s.values())
         lines = [f"stage table: CPU µs per prediction (one thread, {self.predictions:,} predictions)"]
         for name, seconds in self.cpu_s.items():
-            lines.append(f"  {name:<34} {1e6 * seconds / self.predictions:8.1f}")
-        lines.append(f"  {'all stages':<34} {1e6 * total / self.predictions:8.1f}")
+            lines.append(f"  {name:<40} {1e6 * seconds / self.predictions:8.1f}")
+        lines.append(f"  {'all stages':<40} {1e6 * total / self.predictions:8.1f}")
         return "\n".join(lines)
 
 

@@ -23,15 +23,10 @@ def process_usage(pid: int) -> tuple[float, float]:
 
 
 def runqueue_wait_s(pid: int) -> float:
-    """Seconds the process's live threads spent runnable but waiting for a CPU (/proc/<pid>/task/*/schedstat):
-    on a machine shared with other work, the part of the latency that is the scheduler's, not the code's."""
-    total_ns = 0
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        try:
-            total_ns += int((task / "schedstat").read_text().split()[1])
-        except (OSError, IndexError, ValueError):
-            continue  # a thread that just ended
-    return total_ns / 1e9
+    """Seconds the process's main thread (the worker's hot path) spent runnable but waiting for a CPU
+    (/proc/<pid>/task/<pid>/schedstat): on a machine shared with other work, the scheduler's part of the
+    latency, not the code's."""
+    return int(Path(f"/proc/{pid}/task/{pid}/schedstat").read_text().split()[1]) / 1e9
 
 
 def own_cpu_s() -> float:
