@@ -102,7 +102,33 @@ def compile_booster(booster: lgb.Booster, search: Sequence[Path], write_to: Path
                       target_cpu=TARGET_CPU, target_cpu_features="")
         if partial is not None and partial.is_file():
             partial.replace(target)  # type: ignore[arg-type]
-    return CompiledBooster(model)
+    compiled = CompiledBooster(model)
+    check_against_lightgbm(booster, compiled, target)
+    return compiled
+
+
+class CompiledMismatch(RuntimeError):
+    """A compiled booster predicts otherwise than LightGBM (a damaged or foreign artefact); the message names it."""
+
+
+def probe_rows(width: int, rows: int = 256) -> np.ndarray:
+    """Rows that reach many leaves: values across the sensors' ranges, a tenth of them missing."""
+    generator = np.random.default_rng(0)
+    probe = generator.uniform(-50.0, 300.0, size=(rows, width))
+    probe[generator.random(probe.shape) < 0.1] = np.nan
+    return probe
+
+
+def check_against_lightgbm(booster: lgb.Booster, compiled: CompiledBooster, artefact: Path | None) -> None:
+    """Raise CompiledMismatch (deleting the artefact, so the next load compiles afresh) unless the compiled
+    booster predicts the probe rows as LightGBM does, to 1e-9."""
+    probe = probe_rows(booster.num_feature())
+    difference = float(np.max(np.abs(compiled.predict(probe) - booster.predict(probe, num_threads=1))))
+    if not difference <= 1e-9:  # NaN too
+        if artefact is not None:
+            artefact.unlink(missing_ok=True)
+        raise CompiledMismatch(f"compiled booster {artefact or '(not cached)'} differs from LightGBM by {difference:g} "
+                               "on probe rows; it was removed and will be compiled again at the next load")
 
 
 def writable_folder(candidates: Sequence[Path]) -> Path | None:

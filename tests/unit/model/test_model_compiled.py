@@ -166,3 +166,17 @@ def test_artefacts_published_with_a_downloaded_model_reach_the_node_cache(
     assert model.version == tiny_model.version
     assert [p.name for p in (tmp_path / "node-cache").iterdir()] == ["abc-aarch64-lleaves1.3.0-llvmlite0.44.0.o"]
     assert loading.compiled_caches("s3://models/vehicle") == ([tmp_path / "node-cache"], tmp_path / "node-cache")
+
+
+def test_a_foreign_artefact_is_refused_removed_and_lightgbm_serves(
+        tiny_model: ConditionModel, native: ConditionModel, cache: Path, tmp_path: Path,
+        caplog: pytest.LogCaptureFixture) -> None:
+    damaged = tmp_path / "cache"
+    shutil.copytree(cache, damaged)
+    first, second = (artefact_name(b.model_to_string()) for b in tiny_model.cross[:2])
+    shutil.copyfile(damaged / second, damaged / first)  # another booster's code under the first one's name
+    model = dataclasses.replace(tiny_model, compiled=None)
+    with caplog.at_level(logging.ERROR, logger="s6g.model"):
+        use_compiled(model, [damaged], None, background=False)
+    assert model.compiled is None and "differs from LightGBM" in caplog.text and str(damaged / first) in caplog.text
+    assert not (damaged / first).exists() and (damaged / second).exists()
