@@ -65,9 +65,12 @@ render-diff: install
 bench: install
 	.venv/bin/python -m tests.benchmarks.bench_scale
 
+# actionlint passes silently when it cannot run shellcheck, so lint refuses to run without it.
 lint: install
+	@command -v shellcheck >/dev/null || { echo "shellcheck is not installed (Debian package shellcheck)" >&2; exit 2; }
 	.venv/bin/ruff check infra harness apps injector policy tests
-	.venv/bin/actionlint
+	.venv/bin/actionlint -shellcheck="$$(command -v shellcheck)"
+	shellcheck .ci/run
 
 clean:
 	rm -rf build .pytest_cache

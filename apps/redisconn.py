@@ -88,9 +88,9 @@ def connection_kwargs(target: RedisTarget) -> dict[str, object]:
     return kwargs
 
 
-def connect(target: RedisTarget) -> redis.Redis:
-    """A client for the target (no I/O yet: the first command connects)."""
-    return redis.Redis.from_url(target.url, **connection_kwargs(target))  # type: ignore[arg-type]
+def connect(target: RedisTarget, **overrides: object) -> redis.Redis:
+    """A client for the target (no I/O yet: the first command connects); `overrides` replace client settings."""
+    return redis.Redis.from_url(target.url, **{**connection_kwargs(target), **overrides})  # type: ignore[arg-type]
 
 
 def describe_error(target: RedisTarget, error: redis.RedisError) -> str:

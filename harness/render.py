@@ -20,10 +20,9 @@ from typing import Any
 
 import yaml
 
-from harness.checks import cluster_of, manifest, parse_type
-from harness.run import PROJECT_ROOT, Evaluation, evaluate, stack_names
-
-HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
+from harness.paths import PROJECT_ROOT
+from harness.query import HELM_RELEASE, cluster_of, manifest, parse_type, stack_config
+from harness.run import Evaluation, evaluate, stack_names
 
 
 def object_path(resource_type: str, name: str, body: dict[str, Any]) -> tuple[str, str]:
@@ -54,18 +53,14 @@ def write_tree(evaluation: Evaluation, out: Path) -> dict[str, list[tuple[str, s
 
 
 def budget_lines(evaluation: Evaluation) -> dict[str, list[str]]:
-    from infra import config as infra_config
     from infra.platform import cluster_placements
     from infra.profiles import role_budgets
     from infra.rollout.plan import built_clusters, site_config
 
-    stack_config = infra_config.parse_stack_config(
-        {k.split(":", 1)[1]: v for k, v in evaluation.config.items() if k.startswith(f"{infra_config.PROJECT}:")},
-        evaluation.stack,
-    )
+    config = stack_config(evaluation)
     lines: dict[str, list[str]] = {}
-    for cluster in built_clusters(stack_config):
-        site = site_config(stack_config, cluster)  # a site may override the stack's profile
+    for cluster in built_clusters(config):
+        site = site_config(config, cluster)  # a site may override the stack's profile
         budgets = role_budgets(cluster, site.profile, cluster_placements(cluster, site))
         lines[cluster.name] = [
             f"  {b.role:5} nodes {b.nodes}: requests {b.requested} of {b.capacity}"

@@ -8,11 +8,10 @@ inputs as the engine would receive them, provider, parent and dependencies.
 
 from __future__ import annotations
 
-import asyncio
 import copy
-import gc
 import hashlib
 import json
+import os
 import runpy
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,26 +19,21 @@ from typing import Any
 
 import pulumi
 import yaml
-from pulumi.runtime import mocks as pulumi_mocks
-from pulumi.runtime import rpc, settings
-from pulumi.runtime.config import set_all_config
-from pulumi.runtime.stack import Stack, massage, run_pulumi_func
-from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
-SECRET_KEY = rpc._special_sig_key  # the key a secret value is wrapped under in the inputs a mock sees
-SECRET_SIG = rpc._special_secret_sig
+from harness import sdk
+from harness.paths import PROJECT_ROOT
+
 TEST_SECRET_PREFIX = "harness-test-secret"
 GENERATED_SECRET_PREFIX = "harness-generated"
 RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword"
 
 
 def wrap_secret(value: Any) -> dict[str, Any]:
-    return {SECRET_KEY: SECRET_SIG, "value": value}
+    return {sdk.SECRET_KEY: sdk.SECRET_SIG, "value": value}
 
 
 def is_secret(value: Any) -> bool:
-    return isinstance(value, dict) and value.get(SECRET_KEY) == SECRET_SIG
+    return isinstance(value, dict) and value.get(sdk.SECRET_KEY) == sdk.SECRET_SIG
 
 
 @dataclass(frozen=True)
@@ -95,7 +89,7 @@ class _Mocks(pulumi.runtime.Mocks):
         return {}
 
 
-class _RecordingMonitor(pulumi_mocks.MockMonitor):
+class _RecordingMonitor(sdk.MockMonitor):
     def __init__(self, mocks: _Mocks, evaluation: Evaluation) -> None:
         super().__init__(mocks)
         self.evaluation = evaluation
@@ -103,7 +97,7 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
     def RegisterResource(self, request: Any) -> Any:
         response = super().RegisterResource(request)
         if request.type != "pulumi:pulumi:Stack":
-            inputs = rpc.deserialize_properties(request.object, keep_unknowns=True)
+            inputs = sdk.deserialize(request.object)
             self.evaluation.resources.append(
                 Recorded(
                     urn=response.urn,
@@ -123,14 +117,27 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
         return response
 
     def RegisterResourceOutputs(self, request: Any) -> Any:
-        outputs = rpc.deserialize_properties(request.outputs, keep_unknowns=True)
+        outputs = sdk.deserialize(request.outputs)
         self.evaluation.outputs[request.urn] = _plain(outputs)
         return super().RegisterResourceOutputs(request)
 
 
 def _plain(value: Any) -> Any:
-    """Inputs as JSON-like data (the deserializer may hand back protobuf-ish containers)."""
-    return json.loads(json.dumps(value, default=str))
+    """Inputs as JSON-like data (the deserializer may hand back protobuf-ish containers), numbers as sent."""
+    return integral_floats_as_ints(json.loads(json.dumps(value, default=str)))
+
+
+def integral_floats_as_ints(value: Any) -> Any:
+    """Every integral float as an int: the RPC carries every number as a protobuf double (the program's
+    `port=80` arrives as 80.0), and what reaches the cluster is JSON, where Go writes float64(80) as 80. So
+    `port: 80`, `replicas: 1` are what the program sent and what Kubernetes and Helm get; 0.5 stays 0.5."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {key: integral_floats_as_ints(child) for key, child in value.items()}
+    if isinstance(value, list):
+        return [integral_floats_as_ints(child) for child in value]
+    return value
 
 
 def stack_path(stack: str, root: Path = PROJECT_ROOT) -> Path:
@@ -173,11 +180,7 @@ def project_config_defaults(root: Path = PROJECT_ROOT) -> dict[str, str]:
 
 def _run_program(program: Path) -> None:
     runpy.run_path(str(program), run_name="__main__")
-    # Register the stack's exports as the language host does after the program (they land in .outputs).
-    # (set_mocks' stack already registered empty outputs, so they are registered again, as run_in_stack would.)
-    root = settings.get_root_resource()
-    if isinstance(root, Stack):
-        root.register_outputs(massage(root.outputs, []))
+    sdk.register_stack_exports()  # as the language host does after the program (they land in .outputs)
 
 
 def evaluate(
@@ -194,38 +197,23 @@ def evaluate(
         config[key] = value if isinstance(value, str) else json.dumps(value)
     evaluation = Evaluation(stack=stack, config=copy.deepcopy(config), secret_values=secret_values)
     mocks = _Mocks(evaluation)
-    settings.ROOT.set(None)
-    pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False,
-                             monitor=_RecordingMonitor(mocks, evaluation))
-    set_all_config(config, secret_keys)
+    sdk.install_mocks(mocks, _RecordingMonitor(mocks, evaluation), project, stack, config, secret_keys)
     program = root / "infra"
+    # The language host passes the config in the environment too (PULUMI_CONFIG, PULUMI_CONFIG_SECRET_KEYS):
+    # the program lists the stack's keys from there.
+    saved = {name: os.environ.get(name) for name in ("PULUMI_CONFIG", "PULUMI_CONFIG_SECRET_KEYS")}
+    os.environ["PULUMI_CONFIG"] = json.dumps(config)
+    os.environ["PULUMI_CONFIG_SECRET_KEYS"] = json.dumps(secret_keys)
     try:
-        _sync_await(run_pulumi_func(lambda: _run_program(program)))
+        sdk.run_program(lambda: _run_program(program))
     except Exception as error:  # noqa: BLE001 (the caller inspects the program's failure)
         evaluation.error = error
-        _drain_rpcs()
+        sdk.drain_failed_run()
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
     return evaluation
 
-
-def _drain_rpcs() -> None:
-    """Stop what a failed run left behind. The runtime stops at the first failed RPC; the program's other
-    tasks (resources waiting on the failed one) stay in the event loop, where the next evaluation would
-    await them and report this run's errors as its own."""
-    loop = _ensure_event_loop()
-    loop.set_exception_handler(_quiet_abandoned_failures)
-    pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
-    for task in pending:
-        task.cancel()
-    if pending:
-        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
-    settings._get_rpc_manager().clear()
-    with settings.SETTINGS.lock:  # finished outputs that failed: the next run would await them again
-        settings.SETTINGS.outputs.clear()
-    gc.collect()  # report (and drop) the abandoned futures now, not at some later run or at exit
-
-
-def _quiet_abandoned_failures(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
-    """The program's own error (a RunError) repeated by every future that waited on it is already reported."""
-    if "never retrieved" in str(context.get("message")) and isinstance(context.get("exception"), pulumi.RunError):
-        return
-    loop.default_exception_handler(context)

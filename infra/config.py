@@ -28,7 +28,8 @@ KubernetesVersion = Annotated[str, Field(pattern=r"^1\.\d{2}$", description="min
 
 class Model(BaseModel):
     model_config = ConfigDict(
-        extra="forbid", alias_generator=to_camel, populate_by_name=True, frozen=True, validate_default=True
+        extra="forbid", alias_generator=to_camel, populate_by_name=True, frozen=True, validate_default=True,
+        strict=True,  # a stack file's "3" is not the number 3, nor "yes" a boolean
     )
 
 
@@ -87,7 +88,10 @@ class ClusterConfig(Model):
     paused: bool = Field(default=False, description="keep what runs, roll out nothing new (see infra/rollout)")
     excluded: bool = Field(default=False, description="not built at all (and removed if it was)")
     profile: ProfileName | None = Field(default=None, description="this site's resource profile, if not the stack's")
-    model_version: str | None = Field(default=None, description="the model version this site serves (for later)")
+    model_version: str | None = Field(
+        default=None, pattern=r"^([1-9][0-9]*|@[A-Za-z0-9_-]+)$",
+        description="the registered model version ('3') or alias ('@canary') this site's workers load instead of "
+                    "the stack's worker.modelUri (needs a models:/ URI there): canary a model on one wave")
 
     @model_validator(mode="after")
     def _consistent(self) -> ClusterConfig:
@@ -426,10 +430,16 @@ class StackConfig(Model):
 
     @model_validator(mode="after")
     def _consistent(self) -> StackConfig:
-        names = [cluster.name for cluster in self.clusters]
-        duplicated = sorted({name for name in names if names.count(name) > 1})
-        if duplicated:
-            raise ValueError(f"cluster names must be unique; repeated: {duplicated}")
+        first_index: dict[str, int] = {}
+        for index, cluster in enumerate(self.clusters):
+            if cluster.name in first_index:
+                raise KeyPathError(f"clusters[{index}].name", f"{cluster.name!r} is already the name of "
+                                   f"clusters[{first_index[cluster.name]}]; cluster names must be unique")
+            first_index[cluster.name] = index
+        versioned = [index for index, cluster in enumerate(self.clusters) if cluster.model_version is not None]
+        if versioned and not self.worker.model_uri.startswith("models:/"):
+            raise KeyPathError(f"clusters[{versioned[0]}].modelVersion", "a model version needs worker.modelUri "
+                               f"to be an MLflow registry URI (models:/<name>@<alias>), not {self.worker.model_uri!r}")
         core = [cluster.name for cluster in self.clusters if "core" in cluster.roles]
         if len(core) != 1:
             raise ValueError(f"exactly one cluster must have the core role (core or both); found {core or 'none'}")
@@ -500,8 +510,6 @@ SECRET_KEYS: dict[str, str] = {
     "jupyterhubOauthClientSecret": "JupyterHub's OAuth client secret (required with jupyterhub.auth.mode oauth)",
     "rancherToken": "Rancher API token (Bearer) of the clusters reached through Rancher (required for them)",
 }
-# Secrets that cannot be generated: the program stops when one is needed and unset.
-REQUIRED_WHEN_USED: frozenset[str] = frozenset({"rancherToken"})
 
 
 @dataclass(frozen=True)
@@ -513,6 +521,15 @@ class StackSecrets:
         if key not in SECRET_KEYS:
             raise KeyError(f"{key!r} is not a secret config key; known: {sorted(SECRET_KEYS)}")
         return self.values.get(key)
+
+
+class KeyPathError(ValueError):
+    """A validation error that belongs to a key deeper than the validator that finds it."""
+
+    def __init__(self, path: str, message: str) -> None:
+        super().__init__(message)
+        self.path = path
+        self.message = message
 
 
 class ConfigError(pulumi.RunError):
@@ -556,10 +573,20 @@ def format_validation_error(error: ValidationError, stack: str) -> str:
     for detail in error.errors():
         path = _key_path(detail["loc"])
         message = detail["msg"]
-        if detail["type"] == "extra_forbidden":
+        cause = (detail.get("ctx") or {}).get("error")
+        if isinstance(cause, KeyPathError):
+            path, message = _key_path((*detail["loc"], *_split_path(cause.path))), cause.message
+        elif detail["type"] == "extra_forbidden":
             message = "unknown key (not part of the stack configuration; check its spelling)"
+        elif detail["type"] in ("int_type", "float_type", "bool_type") and isinstance(detail.get("input"), str):
+            message += f", got the text {detail['input']!r} (write the value without quotes)"
         lines.append(f"  {PROJECT}:{path}: {message}")
     return "\n".join(lines)
+
+
+def _split_path(path: str) -> tuple[str | int, ...]:
+    """'clusters[2].name' -> ('clusters', 2, 'name')."""
+    return tuple(int(part) if part.isdigit() else part for part in re.findall(r"[^.\[\]]+", path))
 
 
 def _key_path(loc: tuple[Any, ...]) -> str:
@@ -576,19 +603,47 @@ def _key_path(loc: tuple[Any, ...]) -> str:
     return path or "(top level)"
 
 
-def _project_config() -> dict[str, str]:
-    """Every config value of this project, whether the engine passed it by API or environment."""
-    from pulumi.runtime import config as runtime_config
+def declared_keys() -> set[str]:
+    """Every key the program reads: the model's fields and the secret keys."""
+    return {field.alias or name for name, field in StackConfig.model_fields.items()} | set(SECRET_KEYS)
 
-    merged = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
+
+def _project_config() -> tuple[dict[str, str], set[str]]:
+    """(every config value of this project, the keys set as secrets), through the SDK's public runtime API.
+
+    The language host passes the stack's config in the environment (PULUMI_CONFIG), which lists every key,
+    unknown ones included; keys the program declares are also asked for one by one.
+    """
     prefix = f"{PROJECT}:"
-    return {key[len(prefix):]: value for key, value in merged.items() if key.startswith(prefix)}
+    keys = {key[len(prefix):] for key in pulumi.runtime.get_config_env() if key.startswith(prefix)}
+    keys |= declared_keys()
+    values = {key: pulumi.runtime.get_config(prefix + key) for key in keys}
+    secret_env = set(pulumi.runtime.get_config_secret_keys_env())
+    secret = {key for key in values
+              if pulumi.runtime.is_config_secret(prefix + key) or prefix + key in secret_env}
+    return {key: value for key, value in values.items() if value is not None}, secret
+
+
+def plain_text_secrets(values: dict[str, str], secret: set[str], stack: str,
+                       receiver_keys: set[str] = frozenset()) -> None:
+    """Stop when a key that holds a secret was set in plain text: it would be stored and shown unencrypted."""
+    exposed = sorted(key for key in values if key not in secret
+                     and (key in SECRET_KEYS or key in receiver_keys or key.startswith(ALERT_SECRET_PREFIX)))
+    if exposed:
+        fixes = "\n".join(f"  pulumi config set --secret --stack {stack} {key}   (then paste the value)"
+                          for key in exposed)
+        raise ConfigError(f"{stack_file(stack)}: " + ", ".join(f"{PROJECT}:{key}" for key in exposed)
+                          + " holds a secret but is set in plain text (no `secure:`); remove it from the file and "
+                          f"set it encrypted:\n{fixes}")
 
 
 def load() -> tuple[StackConfig, StackSecrets]:
     """Read and validate this stack's config; the program's only contact with pulumi.Config."""
     stack = pulumi.get_stack()
-    stack_config = parse_stack_config(_project_config(), stack)
+    values, secret = _project_config()
+    stack_config = parse_stack_config(values, stack)
+    receiver_keys = {receiver.secret for receiver in stack_config.monitoring.alert_receivers if receiver.secret}
+    plain_text_secrets(values, secret, stack, receiver_keys)
     config = pulumi.Config(PROJECT)
     receivers = {receiver.name: config.require_secret(receiver.secret)
                  for receiver in stack_config.monitoring.alert_receivers if receiver.secret is not None}

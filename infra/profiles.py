@@ -156,8 +156,6 @@ MINIMAL_OVERRIDES: dict[str, Resources] = {
     "mlflow": Resources(0.1, 0.3),
 }
 
-# Workloads that run one pod per node of their role (DaemonSets).
-PER_NODE: frozenset[str] = frozenset({"kepler", "node-exporter", "kubernetes-node", "vehicle-api", "inference"})
 
 
 def requests_for(profile: ProfileName, workload: str) -> Resources:

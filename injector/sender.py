@@ -1,7 +1,11 @@
-"""The replay loop: paces the planned sends, queues them on one pipeline per endpoint, flushes, counts.
+"""The replay loop: paces the planned sends, queues them on the link of the node each vehicle is attached to,
+flushes, counts.
 
 A stop request (SIGINT) is a flag checked between sends and while waiting: the loop then flushes what it
-queued, so every sample it counts as sent is in Redis.
+queued, so every sample it counts as sent is in Redis. A node that goes away does not stop the loop: its
+link keeps its samples and retries (injector.link), and the loop waits for it only when its queue is full
+or at the end. Sends that fell behind during an outage go out as fast as Redis takes them; their sample
+times do not change.
 """
 
 from __future__ import annotations
@@ -14,41 +18,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TextIO
 
-import redis
-
 from apps.contracts import Measurement
-from apps.redisconn import RedisTarget, connect, describe_error
+from injector.link import Link
 from injector.replay import Send, attached_endpoint
-from injector.sinks import Sink, SinkUnavailable
+from injector.sinks import Sink
 
-MAX_SLEEP_S = 0.1  # how long the loop may sleep before it looks at the stop flag again
-
-
-class ReplayFailure(RuntimeError):
-    """Redis refused or could not be reached; the message is for the operator."""
-
-
-@dataclass
-class Endpoint:
-    node: str
-    target: RedisTarget
-    client: redis.Redis | None = None
-    pipe: redis.client.Pipeline | None = None
-    queued: Counter[str] = field(default_factory=Counter)  # samples queued per sink name
-
-    def open(self, sinks: Sequence[Sink]) -> None:
-        """Connect, check the server accepts every sink's commands."""
-        client = connect(self.target)
-        try:
-            client.ping()
-            for sink in sinks:
-                sink.check(client)
-        except SinkUnavailable as error:
-            raise ReplayFailure(f"{self.target.shown}: {error}") from None
-        except redis.RedisError as error:
-            raise ReplayFailure(describe_error(self.target, error)) from None
-        self.client = client
-        self.pipe = client.pipeline(transaction=False)
+MAX_SLEEP_S = 0.1  # how long the loop may sleep before it looks at the stop flag (and down nodes) again
+QUEUE_PIPELINES = 50  # a down node's queue holds this many pipelines' worth of samples before the replay waits
 
 
 @dataclass
@@ -78,29 +54,31 @@ class Progress:
 
 @dataclass
 class Sender:
-    endpoints: list[Endpoint]
+    links: list[Link]
     sinks: Sequence[Sink]
     speed: float  # math.inf: as fast as possible
     handover_every_s: float | None
     pipeline_size: int = 500
     stop: threading.Event = field(default_factory=threading.Event)
-    sent: Counter[tuple[str, str]] = field(default_factory=Counter)  # (sink, node) -> samples in Redis
+
+    @property
+    def sent(self) -> Counter[tuple[str, str]]:
+        """(sink, node) -> samples in Redis."""
+        return Counter({(sink, link.node): count for link in self.links for sink, count in link.sent.items()})
 
     def run(self, sends: Iterable[Send], start_ns: int, progress: Progress) -> int:
-        """Send everything (or until stopped); returns how many samples were handed to the pipelines."""
+        """Send everything (or until stopped); returns how many samples were handed to the links."""
         started = time.monotonic()
         done = 0
         for send in sends:
             if not self._wait_until(started + send.due_s / self.speed):
                 break
-            index = attached_endpoint(send.vehicle, send.due_s, len(self.endpoints), self.handover_every_s)
-            endpoint = self.endpoints[index]
-            measurement = Measurement(send.vehicle.vehicle_id, start_ns + round(send.due_s * 1e9), send.sample.values)
-            for sink in self.sinks:
-                sink.add(endpoint.pipe, endpoint.node, measurement)  # type: ignore[arg-type]
-                endpoint.queued[sink.name] += 1
-            if sum(endpoint.queued.values()) >= self.pipeline_size:
-                self._flush(endpoint)
+            index = attached_endpoint(send.vehicle, send.due_s, len(self.links), self.handover_every_s)
+            link = self.links[index]
+            link.queue(self.sinks, Measurement(send.vehicle.vehicle_id, start_ns + round(send.due_s * 1e9),
+                                               send.sample.values))
+            if link.unsent >= self.pipeline_size:
+                link.flush(self.stop, wait=link.unsent >= self.pipeline_size * QUEUE_PIPELINES)
             done += 1
             progress.update(done)
         self.flush_all()
@@ -108,32 +86,23 @@ class Sender:
         return done
 
     def _wait_until(self, due: float) -> bool:
-        """Sleep until the monotonic time `due` (flushing first); False when asked to stop."""
+        """Sleep until the monotonic time `due` (flushing first, retrying down nodes); False when asked to stop."""
         if self.stop.is_set():
             return False
         if due <= time.monotonic():
             return True
-        self.flush_all()
+        for link in self.links:
+            link.flush(self.stop)
         while (left := due - time.monotonic()) > 0:
             if self.stop.is_set():
                 return False
             time.sleep(min(left, MAX_SLEEP_S))
+            for link in self.links:
+                if link.down_since is not None:
+                    link.flush(self.stop)
         return not self.stop.is_set()
 
     def flush_all(self) -> None:
-        for endpoint in self.endpoints:
-            self._flush(endpoint)
-
-    def _flush(self, endpoint: Endpoint) -> None:
-        if not endpoint.queued or endpoint.pipe is None:
-            return
-        try:
-            endpoint.pipe.execute()
-        except redis.RedisError as error:
-            endpoint.queued.clear()
-            if isinstance(error, (redis.ConnectionError, redis.TimeoutError, redis.AuthenticationError)):
-                raise ReplayFailure(describe_error(endpoint.target, error)) from None
-            raise ReplayFailure(f"{endpoint.target.shown}: {error}") from None
-        for sink_name, count in endpoint.queued.items():
-            self.sent[(sink_name, endpoint.node)] += count
-        endpoint.queued.clear()
+        """Everything queued into Redis, waiting for down nodes (until stopped or they are given up)."""
+        for link in self.links:
+            link.flush(self.stop, wait=True)

@@ -1,7 +1,8 @@
 """Where the injector puts a sample: the node's stream, RedisTimeSeries keys, or the legacy pub/sub channel.
 
-Each sink turns one sample into Redis commands queued on a pipeline; the command builders are pure
-functions so they are tested without a server (Debian's Redis 7 has no TimeSeries module).
+Each sink turns one sample into Redis commands (pure: tested without a server, and Debian's Redis 7 has no
+TimeSeries module); injector.link queues them on pipelines. Only the stream needs the entry ID the link
+picks (`ordered`): it is what makes sending an XADD twice harmless.
 """
 
 from __future__ import annotations
@@ -22,28 +23,38 @@ class SinkUnavailable(RuntimeError):
     """The server cannot take this sink's commands; the message says why."""
 
 
+Command = tuple[object, ...]
+
+
 class Sink(Protocol):
     name: str
+    ordered: bool  # its commands carry the entry ID the link picks
 
     def check(self, client: redis.Redis) -> None:
         """Raise SinkUnavailable if the server cannot take this sink's commands."""
 
-    def add(self, pipe: redis.client.Pipeline, node: str, measurement: Measurement) -> None: ...
+    def commands(self, node: str, measurement: Measurement, entry_id: str) -> list[Command]: ...
+
+
+def xadd_command(node: str, measurement: Measurement, entry_id: str, maxlen: int) -> Command:
+    """XADD with an explicit entry ID, trimming the stream to about `maxlen` entries (0: never trimmed)."""
+    trim = ("MAXLEN", "~", maxlen) if maxlen else ()
+    fields = [part for pair in measurement.to_fields().items() for part in pair]
+    return ("XADD", stream_key(node), *trim, entry_id, *fields)
 
 
 class StreamSink:
-    """XADD to the node's measurement stream, trimmed to about `maxlen` entries (0: never trimmed)."""
-
     name = "stream"
+    ordered = True
 
     def __init__(self, maxlen: int) -> None:
-        self.maxlen = maxlen or None
+        self.maxlen = maxlen
 
     def check(self, client: redis.Redis) -> None:
         return None
 
-    def add(self, pipe: redis.client.Pipeline, node: str, measurement: Measurement) -> None:
-        pipe.xadd(stream_key(node), measurement.to_fields(), maxlen=self.maxlen, approximate=True)  # type: ignore[arg-type]
+    def commands(self, node: str, measurement: Measurement, entry_id: str) -> list[Command]:
+        return [xadd_command(node, measurement, entry_id, self.maxlen)]
 
 
 def ts_add_command(node: str, vehicle_id: str, sensor: str, sample_time_ns: int, value: float) -> tuple[object, ...]:
@@ -69,6 +80,7 @@ def ts_add_command(node: str, vehicle_id: str, sensor: str, sample_time_ns: int,
 
 class TimeSeriesSink:
     name = "timeseries"
+    ordered = False
 
     def check(self, client: redis.Redis) -> None:
         try:
@@ -78,9 +90,9 @@ class TimeSeriesSink:
                 raise SinkUnavailable(NO_TIMESERIES) from None
             # any other reply (the key does not exist) proves the module is there
 
-    def add(self, pipe: redis.client.Pipeline, node: str, measurement: Measurement) -> None:
-        for sensor, value in measurement.values.items():
-            pipe.execute_command(*ts_add_command(node, measurement.vehicle_id, sensor, measurement.sample_time_ns, value))
+    def commands(self, node: str, measurement: Measurement, entry_id: str) -> list[Command]:
+        return [ts_add_command(node, measurement.vehicle_id, sensor, measurement.sample_time_ns, value)
+                for sensor, value in measurement.values.items()]
 
 
 def split_frame(measurement: Measurement) -> str:
@@ -93,12 +105,13 @@ def split_frame(measurement: Measurement) -> str:
 
 class PubSubSink:
     name = "pubsub"
+    ordered = False
 
     def check(self, client: redis.Redis) -> None:
         return None
 
-    def add(self, pipe: redis.client.Pipeline, node: str, measurement: Measurement) -> None:
-        pipe.publish(PUBSUB_CHANNEL, split_frame(measurement))
+    def commands(self, node: str, measurement: Measurement, entry_id: str) -> list[Command]:
+        return [("PUBLISH", PUBSUB_CHANNEL, split_frame(measurement))]
 
 
 def make_sink(name: str, maxlen: int) -> Sink:

@@ -3,15 +3,27 @@
 `POST /write?db=&rp=&precision=ns` (the 1.x-compatible endpoint the worker uses, with its v1
 credential) or `POST /api/v2/write?org=&bucket=&precision=ns`, with `Authorization: Token <token>`, a
 body of line protocol (gzip allowed), answered 204 like InfluxDB; 401 for a wrong token, 404 for an
-unknown org, bucket or database, 400 for a body that is not UTF-8 text. Lines are parsed when `points` is read, not while the
-writer waits (parsing costs ~65 us a line, which would slow the worker it measures). A test can make it fail (`outage("503")` answers 503 Service
-Unavailable, `outage("refuse")` drops connections unanswered) and end the outage (`outage(None)`).
+unknown org, bucket or database, 400 for a body that is not UTF-8 text. Errors carry InfluxDB's JSON body
+({"code": ..., "message": ...}). Lines are parsed when `points` is read, not while the writer waits
+(parsing costs ~65 us a line, which would slow the worker it measures), unless a test asks for InfluxDB's
+refusals:
+- `validate=True`: a batch with unparsable lines is refused whole, 400 "unable to parse '<line>': <reason>"
+  per line (InfluxDB 2 writes none of it);
+- `retention_s=N`: points older than N seconds are dropped and the rest written, 422 "partial write:
+  points beyond retention policy dropped=<count>" (InfluxDB 2's answer to a partial write);
+- `check_field_types=True`: a point whose field has another type than the field's first point (`1i`, an
+  integer, where a float was written) is dropped and the rest written, 422 "partial write: field type
+  conflict: ... dropped=<count>";
+- `max_body_bytes=N`: a larger request body is refused, 413.
+A test can make it fail (`outage("503")` or "429" (with Retry-After) or "403" answers that status,
+`outage("refuse")` drops connections unanswered) and end the outage (`outage(None)`).
 Used by the integration tests and the benchmark; never in production.
 """
 
 from __future__ import annotations
 
 import gzip
+import json
 import re
 import threading
 import time
@@ -22,6 +34,9 @@ from urllib.parse import parse_qs, urlsplit
 
 _UNESCAPED_SPACE = re.compile(r"(?<!\\) ")
 _UNESCAPED_COMMA = re.compile(r"(?<!\\),")
+OUTAGES = {"503": "service unavailable (outage)", "429": "too many requests", "403": "forbidden: no write permission"}
+ERROR_CODES = {400: "invalid", 401: "unauthorized", 403: "forbidden", 404: "not found", 413: "request too large",
+               422: "unprocessable entity", 429: "too many requests", 503: "unavailable"}
 
 
 @dataclass(frozen=True)
@@ -68,10 +83,16 @@ class InfluxRecorder:
     failed_requests: int = 0  # writes answered with an error (outage, bad token, bad line)
     endpoints: list[str] = field(default_factory=list)  # the path of every accepted write
     latency_s: float = 0.0  # how long each write takes to answer (a slow InfluxDB)
+    validate: bool = False  # refuse a batch with unparsable lines (400), as InfluxDB does
+    retention_s: float | None = None  # drop points older than this (422 partial write), as InfluxDB does
+    max_body_bytes: int | None = None  # refuse larger request bodies (413)
+    check_field_types: bool = False  # drop points whose field changes type (422 partial write), as InfluxDB does
+    refused_lines: list[str] = field(default_factory=list)  # lines answered 400 or dropped with a 422
     _failure: str | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _bodies: list[tuple[int, str]] = field(default_factory=list)  # (accepted_ns, text) not parsed yet
     _points: list[Point] = field(default_factory=list)
+    _field_types: dict[tuple[str, str], str] = field(default_factory=dict)  # (measurement, field) -> first type
 
     @property
     def points(self) -> list[Point]:
@@ -89,8 +110,8 @@ class InfluxRecorder:
         return f"http://127.0.0.1:{self._server.server_address[1]}"
 
     def outage(self, mode: str | None) -> None:
-        """'503': answer 503; 'refuse': close connections unanswered; None: back to normal."""
-        if mode not in (None, "503", "refuse"):
+        """'503', '429', '403': answer that status; 'refuse': close connections unanswered; None: back to normal."""
+        if mode is not None and mode != "refuse" and mode not in OUTAGES:
             raise ValueError(f"unknown outage mode {mode!r}")
         self._failure = mode
 
@@ -116,9 +137,12 @@ class InfluxRecorder:
                 status, message = recorder._accept(self.path, self.headers.get("Authorization", ""),
                                                    self.headers.get("Content-Encoding", ""), body)
                 self.send_response(status)
-                payload = b"" if status == 204 else f'{{"code":"error","message":"{message}"}}'.encode()
+                payload = b"" if status == 204 else json.dumps(
+                    {"code": ERROR_CODES.get(status, "internal error"), "message": message}).encode()
                 if payload:
                     self.send_header("Content-Type", "application/json")
+                if status == 429:
+                    self.send_header("Retry-After", "1")
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
                 self.wfile.write(payload)
@@ -139,8 +163,8 @@ class InfluxRecorder:
         parts = urlsplit(path)
         query = {k: v[0] for k, v in parse_qs(parts.query).items()}
         accepted_ns = time.time_ns()
-        if self._failure == "503":
-            status, message = 503, "service unavailable (outage)"
+        if self._failure in OUTAGES:
+            status, message = int(self._failure), OUTAGES[self._failure]
         elif parts.path not in ("/write", "/api/v2/write"):
             status, message = 404, f"no such path {parts.path}"
         elif authorization != f"Token {self.token}":
@@ -149,6 +173,8 @@ class InfluxRecorder:
             status, message = 404, f"organization or bucket not found: {query.get('org')}/{query.get('bucket')}"
         elif parts.path == "/write" and (query.get("db"), query.get("rp", "autogen")) != (self.bucket, "autogen"):
             status, message = 404, f"database not found: {query.get('db')}/{query.get('rp')}"
+        elif self.max_body_bytes is not None and len(body) > self.max_body_bytes:
+            status, message = 413, "unable to read data: points batch is too large"
         elif query.get("precision", "ns") != "ns":
             status, message = 400, f"this recorder only takes precision=ns, got {query.get('precision')}"
         else:
@@ -157,14 +183,63 @@ class InfluxRecorder:
             except (ValueError, OSError) as error:
                 status, message = 400, f"unable to read the body: {error}".replace('"', "'")
             else:
-                with self._lock:
-                    self._bodies.append((accepted_ns, text))
-                    self.endpoints.append(parts.path)
-                    self.requests += 1
-                    self.lines_accepted += sum(1 for line in text.splitlines() if line.strip())
-                return 204, ""
+                return self._write(parts.path, text, accepted_ns)
         self._count_failure()
         return status, message
+
+    def _write(self, path: str, text: str, accepted_ns: int) -> tuple[int, str]:
+        lines = [line for line in text.splitlines() if line.strip()]
+        unparsable = self._unparsable(lines) if self.validate else []
+        if unparsable:
+            with self._lock:
+                self.refused_lines.extend(line for line, _ in unparsable)
+                self.failed_requests += 1
+            return 400, "\n".join(f"unable to parse '{line}': {reason}" for line, reason in unparsable)
+        old: list[str] = []
+        why = "points beyond retention policy"
+        if self.retention_s is not None:
+            cutoff_ns = accepted_ns - int(self.retention_s * 1e9)
+            old = [line for line in lines if int(line.rsplit(" ", 1)[-1]) < cutoff_ns]
+        if self.check_field_types and not old:
+            conflicts = {line: conflict for line in lines if (conflict := self._type_conflict(line))}
+            old, why = list(conflicts), next(iter(conflicts.values()), why)
+        if old:
+            dropped = set(old)
+            lines = [line for line in lines if line not in dropped]
+        with self._lock:
+            self._bodies.append((accepted_ns, "\n".join(lines) if old else text))
+            self.endpoints.append(path)
+            self.requests += 1
+            self.lines_accepted += len(lines)
+            self.refused_lines.extend(old)
+            if old:
+                self.failed_requests += 1
+        if old:
+            return 422, f"failure writing points to database: partial write: {why} dropped={len(old)}"
+        return 204, ""
+
+    def _type_conflict(self, line: str) -> str | None:
+        """InfluxDB's reason if a field of this line has another type than that field's first point."""
+        head, field_text, _ = _UNESCAPED_SPACE.split(line)
+        measurement = _UNESCAPED_COMMA.split(head)[0]
+        for part in _UNESCAPED_COMMA.split(field_text):
+            name, value = part.split("=", 1)
+            kind = "integer" if value.endswith("i") else "float"
+            known = self._field_types.setdefault((measurement, name), kind)
+            if known != kind:
+                return (f'field type conflict: input field "{name}" on measurement "{measurement}" is type {kind}, '
+                        f"already exists as type {known}")
+        return None
+
+    @staticmethod
+    def _unparsable(lines: list[str]) -> list[tuple[str, str]]:
+        found = []
+        for line in lines:
+            try:
+                parse_line(line, 0)
+            except ValueError as error:
+                found.append((line, str(error) or "invalid line"))
+        return found
 
     def stop(self) -> None:
         if self._server is not None:

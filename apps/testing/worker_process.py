@@ -9,6 +9,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 from apps.testing.redis_server import free_port
@@ -37,17 +38,24 @@ class WorkerProcess:
             return error.code, error.read().decode()
 
     def wait_ready(self, timeout_s: float = 30.0) -> None:
+        self._wait_for_readyz(lambda status: status == 200, timeout_s, "ready")
+
+    def wait_serving(self, timeout_s: float = 30.0) -> None:
+        """Until its HTTP port answers, ready or not."""
+        self._wait_for_readyz(lambda status: True, timeout_s, "serving /readyz")
+
+    def _wait_for_readyz(self, wanted: Callable[[int], bool], timeout_s: float, what: str) -> None:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.process is not None and self.process.poll() is not None:
                 raise RuntimeError(f"the worker exited with {self.process.returncode}:\n{self.log()}")
             try:
-                if self.get("/readyz")[0] == 200:
+                if wanted(self.get("/readyz")[0]):
                     return
             except OSError:
                 pass
             time.sleep(0.05)
-        raise TimeoutError(f"the worker was not ready in {timeout_s} s:\n{self.log()}")
+        raise TimeoutError(f"the worker was not {what} in {timeout_s} s:\n{self.log()}")
 
     def metric(self, name: str) -> float:
         """The value of an unlabelled sample in /metrics (0 if absent)."""

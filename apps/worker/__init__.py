@@ -6,6 +6,9 @@ points were accepted), dead letters for entries that break the wire contract, Pr
 /healthz and /readyz on METRICS_PORT, and a clean SIGTERM (finish the batch, write, acknowledge, exit 0).
 Settings: apps/worker/settings.py. Runtime modules never import pulumi.
 
-Modules: settings (environment), stream (consumer group), predict (entries -> points), writer (InfluxDB
-writes and acks), runner (the loop), metrics (Prometheus + health), model_loader, influx, main.
+Modules: settings (the table of environment variables), stream (consumer group, dead letters), predict
+(entries -> points), influx (one write, failures by class), delivery (which points InfluxDB refuses),
+writer (writes and acks), runner (the loop), health (states said once, /readyz), metrics (Prometheus and
+the HTTP port), model_loader (load, or wait for a model not published yet), main. Failures and states:
+docs/worker-failures.md.
 """

@@ -6,7 +6,6 @@ Metric names are what apps/worker/alerts.yaml uses; keep the two in step.
 from __future__ import annotations
 
 import threading
-import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -21,9 +20,10 @@ from prometheus_client import (
     generate_latest,
 )
 
+from apps.worker.health import Health
+
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
 BATCH_BUCKETS = (1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000)
-LIVENESS_TIMEOUT_S = 120.0  # the main loop ticks at least every batch wait; this long without a tick is a hang
 
 
 @dataclass
@@ -37,7 +37,12 @@ class WorkerMetrics:
         self.predictions_written = Counter("s6g_worker_predictions_written",
                                            "Prediction points accepted by InfluxDB", registry=r)
         self.dead_letters = Counter("s6g_worker_dead_letters", "Entries moved to the dead-letter stream", registry=r)
-        self.sink_errors = Counter("s6g_worker_sink_errors", "Failed InfluxDB writes (each retried)", registry=r)
+        self.points_refused = Counter("s6g_worker_points_refused",
+                                      "Prediction points InfluxDB refused (400/422/413), dead-lettered with its reason",
+                                      registry=r)
+        self.sink_errors = Counter("s6g_worker_sink_errors",
+                                   "InfluxDB writes that failed (no answer, 429/5xx, credential or database refused); "
+                                   "each retried", registry=r)
         self.redis_errors = Counter("s6g_worker_redis_errors", "Redis commands that failed (connection lost)", registry=r)
         self.batch_size = Histogram("s6g_worker_batch_size", "Entries per processed batch", buckets=BATCH_BUCKETS,
                                     registry=r)
@@ -54,27 +59,6 @@ class WorkerMetrics:
                                           "Entries ever added to the node's stream (XINFO STREAM entries-added)",
                                           registry=r)
         self.model = Info("s6g_worker_model", "The model the worker serves", registry=r)
-
-
-@dataclass
-class Health:
-    """What /healthz and /readyz report; the worker updates it, the HTTP threads read it."""
-
-    redis_ok: bool = False
-    model_loaded: bool = False
-    last_tick: float = field(default_factory=time.monotonic)
-
-    def tick(self) -> None:
-        self.last_tick = time.monotonic()
-
-    def live(self) -> tuple[bool, str]:
-        idle = time.monotonic() - self.last_tick
-        return (idle < LIVENESS_TIMEOUT_S, f"main loop last ran {idle:.1f} s ago")
-
-    def ready(self) -> tuple[bool, str]:
-        problems = [name for name, ok in (("redis unreachable", self.redis_ok), ("model not loaded", self.model_loaded))
-                    if not ok]
-        return (not problems, ", ".join(problems) or "ready")
 
 
 def serve(metrics: WorkerMetrics, health: Health, port: int, host: str = "0.0.0.0") -> ThreadingHTTPServer:

@@ -7,9 +7,12 @@ a model whose feature names differ from the builder's is refused at start rather
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 
 from apps.model.interface import VehicleModel
+from apps.worker.backoff import Backoff
+from apps.worker.health import Health
 from apps.worker.predict import FleetFeatureBuilder
 
 
@@ -36,3 +39,24 @@ def load(uri: str, background_compile: bool = True) -> tuple[VehicleModel, Calla
         raise ModelLoadError(f"the model at {uri} expects features {list(model.feature_names)[:3]}... "
                              f"but the feature builder makes {list(expected)[:3]}... (retrain or upgrade)")
     return model, FleetHistory
+
+
+def wait_for_model(uri: str, health: Health, stop: threading.Event,
+                   retry_max_s: float) -> tuple[VehicleModel, Callable[[], FleetFeatureBuilder]] | None:
+    """Load the model, retrying with backoff until it exists (None if stopped first).
+
+    A worker may start before any model is published (the registry alias or the S3 object MODEL_URI
+    names is not there yet): it waits, not ready, saying why on /readyz and in the log, instead of
+    exiting and crash-looping. Every load error is retried, since the publisher may fix any of them."""
+    backoff = Backoff(initial_s=1.0, maximum_s=retry_max_s)
+    while not stop.is_set():
+        health.tick()
+        try:
+            loaded = load(uri)
+        except ModelLoadError as error:
+            health.report("model", f"no model yet: {error}; not ready, retrying every <= {retry_max_s:g} s")
+            stop.wait(backoff.delay())
+            continue
+        health.clear("model", f"loaded the model {loaded[0].version} from MODEL_URI={uri}")
+        return loaded
+    return None

@@ -16,7 +16,8 @@ import redis
 
 from apps.redisconn import RedisTarget, describe_error
 from apps.worker.backoff import Backoff
-from apps.worker.metrics import Health, WorkerMetrics
+from apps.worker.health import Health
+from apps.worker.metrics import WorkerMetrics
 from apps.worker.predict import Predictor
 from apps.worker.settings import Settings
 from apps.worker.stream import Entry, StreamConsumer
@@ -85,15 +86,15 @@ class Worker:
         if self._recovered:
             log.info("recovered %d entries this consumer had not acknowledged", len(self._recovered))
         self._connected = True
-        self.health.redis_ok = True
+        self.health.clear("redis", f"connected to Redis at {self.target.shown}")
         log.info("reading %s as %s/%s", self.consumer.stream, "inference", self.consumer.consumer)
 
     def _lost(self, error: Exception) -> None:
+        """Said at once and on every change (not every retry): at start, or a connection lost later."""
         self.metrics.redis_errors.inc()
-        if self._connected or self.health.redis_ok:
-            log.warning("%s; reconnecting", describe_error(self.target, error))  # type: ignore[arg-type]
         self._connected = False
-        self.health.redis_ok = False
+        self.health.report("redis", f"{describe_error(self.target, error)} (REDIS_URL); "  # type: ignore[arg-type]
+                                    "not ready, reconnecting with backoff")
 
     def _step(self) -> None:
         now = time.monotonic()
@@ -141,7 +142,6 @@ class Worker:
                 lag, pending, added = self.consumer.backlog()
             except redis.RedisError:
                 continue  # the main loop reports and handles a lost connection
-            if lag is not None:
-                self.metrics.consumer_lag.set(lag)
+            self.metrics.consumer_lag.set(lag)
             self.metrics.consumer_pending.set(pending)
             self.metrics.stream_entries_added.set(added)

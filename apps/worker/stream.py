@@ -12,9 +12,10 @@ from dataclasses import dataclass
 
 import redis
 
-from apps.contracts import CONSUMER_GROUP, dead_letter_key, stream_key
+from apps.contracts import CONSUMER_GROUP, MAX_ENTRY_BYTES, dead_letter_key, stream_key
 
 Entry = tuple[bytes, dict[bytes, bytes]]  # (entry id, fields) as Redis returns them
+LAG_PAGE = 1000  # undelivered entries counted exactly when Redis cannot tell the lag
 
 
 @dataclass(frozen=True)
@@ -22,13 +23,26 @@ class DeadLetter:
     entry_id: bytes
     fields: dict[bytes, bytes]
     reason: str
+    point: str = ""  # the prediction line InfluxDB refused, when it was the sink that refused the entry
 
 
 def dead_letter_fields(letter: DeadLetter, stream: str) -> dict[str | bytes, str | bytes]:
-    """The reason, where the entry came from, and its original fields (prefixed: they can be anything)."""
+    """The reason, where the entry came from, and a copy of its fields (prefixed: they can be anything),
+    bounded to MAX_ENTRY_BYTES: a larger entry is cut, `truncated` says so and `entry_bytes` keeps its size."""
     fields: dict[str | bytes, str | bytes] = {"reason": letter.reason, "stream": stream, "entry_id": letter.entry_id}
+    if letter.point:
+        fields["point"] = letter.point[:MAX_ENTRY_BYTES]
+    size = sum(len(name) + len(value) for name, value in letter.fields.items())
+    room = MAX_ENTRY_BYTES
     for name, value in letter.fields.items():
+        if len(name) + len(value) > room:
+            if len(name) < room:
+                fields[b"field:" + name] = value[:room - len(name)]
+            break
         fields[b"field:" + name] = value
+        room -= len(name) + len(value)
+    fields["entry_bytes"] = str(size)
+    fields["truncated"] = "yes" if size > MAX_ENTRY_BYTES else "no"
     return fields
 
 
@@ -78,6 +92,13 @@ class StreamConsumer:
         if ids:
             self.client.xack(self.stream, CONSUMER_GROUP, *ids)
 
+    def entries(self, entry_ids: list[bytes]) -> dict[bytes, dict[bytes, bytes]]:
+        """The fields of these entries (one pipelined XRANGE each); an entry trimmed away meanwhile is absent."""
+        pipe = self.client.pipeline(transaction=False)
+        for entry_id in entry_ids:
+            pipe.xrange(self.stream, entry_id, entry_id)
+        return {found[0][0]: found[0][1] for found in pipe.execute() if found}
+
     def dead_letter(self, letters: list[DeadLetter]) -> None:
         """Copy each bad entry with its reason to the dead-letter stream and acknowledge it, atomically."""
         if not letters:
@@ -89,15 +110,38 @@ class StreamConsumer:
         pipe.xack(self.stream, CONSUMER_GROUP, *(letter.entry_id for letter in letters))
         pipe.execute()
 
-    def backlog(self) -> tuple[int | None, int, int]:
-        """(lag: entries not yet delivered to the group, None when Redis cannot tell after a deletion;
-        pending: delivered but unacknowledged; entries ever added to the stream)."""
-        added = int(self.client.xinfo_stream(self.stream)["entries-added"])
+    def backlog(self) -> tuple[int, int, int]:
+        """(lag: entries not yet delivered to the group; pending: delivered but unacknowledged; entries ever
+        added to the stream)."""
+        info = self.client.xinfo_stream(self.stream)
+        added = int(info["entries-added"])
         for group in self.client.xinfo_groups(self.stream):
             if group["name"] in (CONSUMER_GROUP, CONSUMER_GROUP.encode()):
                 lag = group.get("lag")
-                return (int(lag) if lag is not None else None), int(group["pending"]), added
-        return None, 0, added
+                if lag is None:
+                    lag = self._count_lag(group["last-delivered-id"], info)
+                return int(lag), int(group["pending"]), added
+        return int(info["length"]), 0, added
+
+    def _count_lag(self, last_delivered: bytes | str, info: dict) -> int:
+        """The lag when Redis cannot tell: after a restart from its append-only file the group's read counter is
+        lost until the group reaches the stream's end. Up to LAG_PAGE undelivered entries are counted exactly;
+        beyond, the lag is estimated from the entry ids' times (vehicles send at a steady rate)."""
+        after = self.client.xrange(self.stream, min=f"({_text(last_delivered)}", count=LAG_PAGE)
+        if len(after) < LAG_PAGE:
+            return len(after)
+        first_ms, last_ms = _id_ms(after[0][0]), _id_ms(info["last-generated-id"])
+        oldest_ms = _id_ms(info["first-entry"][0]) if info.get("first-entry") else first_ms
+        span_ms = max(1, last_ms - oldest_ms)
+        return max(LAG_PAGE, round(int(info["length"]) * (last_ms - first_ms) / span_ms))
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def _id_ms(entry_id: bytes | str) -> int:
+    return int(_text(entry_id).split("-", 1)[0])
 
 
 def _entries(reply: object) -> list[Entry]:

@@ -1,9 +1,12 @@
 """Writes predicted batches and acknowledges their entries, WRITE_CONCURRENCY batches at a time.
 
-At-least-once: a batch's entries are acknowledged only after InfluxDB accepted its points. A failing
-sink is retried with backoff (each failure counted) and holds its slot, so the reader stops taking new
-entries once every slot is busy and the backlog waits in Redis. On shutdown a failing sink is retried
-for SHUTDOWN_GRACE_S, then the batch is left pending for the next worker (never acknowledged unwritten).
+At-least-once: an entry is acknowledged only after InfluxDB accepted its point, or refused it for good
+and the entry went to the dead-letter stream with InfluxDB's reason (apps/worker/delivery.py finds
+exactly which points). A sink that is down (429, 5xx, no answer) or refuses the worker itself (401/403:
+the credential; 404: the database) is retried with backoff and jitter and holds its slot, so the reader
+stops taking new entries once every slot is busy and the backlog waits in Redis; the state is reported
+through Health (a refused credential turns readiness false). On shutdown a failing sink is retried for
+SHUTDOWN_GRACE_S, then the batch is left pending for the next worker (never acknowledged unwritten).
 """
 
 from __future__ import annotations
@@ -16,15 +19,22 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import redis
-from prometheus_client import Counter
 
 from apps.worker.backoff import Backoff
-from apps.worker.influx import InfluxSink, SinkError
+from apps.worker.delivery import deliver
+from apps.worker.health import Health
+from apps.worker.influx import InfluxSink, SinkError, SinkRefusesWorker, SinkUnavailable
 from apps.worker.metrics import WorkerMetrics
 from apps.worker.predict import PredictedBatch
-from apps.worker.stream import StreamConsumer
+from apps.worker.stream import DeadLetter, StreamConsumer
 
 log = logging.getLogger("s6g.worker")
+REDIS_ERRORS = (redis.ConnectionError, redis.TimeoutError)
+RETRY_AFTER_MAX_S = 60.0  # a server's Retry-After is followed up to this long
+
+
+class GiveUp(Exception):
+    """Shutting down and the grace period is over: the batch's entries stay pending."""
 
 
 @dataclass
@@ -34,11 +44,12 @@ class Submitted:
 
 
 class BatchWriter:
-    def __init__(self, sink: InfluxSink, consumer: StreamConsumer, metrics: WorkerMetrics, concurrency: int,
-                 stop: threading.Event, shutdown_grace_s: float) -> None:
+    def __init__(self, sink: InfluxSink, consumer: StreamConsumer, metrics: WorkerMetrics, health: Health,
+                 concurrency: int, stop: threading.Event, shutdown_grace_s: float) -> None:
         self.sink = sink
         self.consumer = consumer
         self.metrics = metrics
+        self.health = health
         self.stop = stop
         self.shutdown_grace_s = shutdown_grace_s
         self._slots = threading.BoundedSemaphore(concurrency)
@@ -82,8 +93,8 @@ class BatchWriter:
             self._stop_at = time.monotonic() + self.shutdown_grace_s
         return self._stop_at is not None and time.monotonic() >= self._stop_at
 
-    def _pause(self, backoff: Backoff) -> None:
-        delay = backoff.delay()
+    def _pause(self, backoff: Backoff, at_least_s: float = 0.0) -> None:
+        delay = max(backoff.delay(), min(at_least_s, RETRY_AFTER_MAX_S))
         if self._stop_at is None and not self.stop.is_set():
             self.stop.wait(delay)
         else:  # shutting down: keep trying until the grace period ends
@@ -92,32 +103,67 @@ class BatchWriter:
     def _write_and_ack(self, job: Submitted) -> None:
         batch = job.batch
         try:
-            if not self._retry(lambda: self.sink.write(batch.lines), (SinkError,), self.metrics.sink_errors,
-                               f"write {len(batch.lines)} points"):
-                return
+            refused = deliver(batch.lines, self._send)
+            ids, times = batch.entry_ids, batch.sample_times_ns
+            if refused:
+                self._redis(lambda: self._dead_letter(batch, refused), f"dead-letter {len(refused)} refused points")
+                accepted = [i for i in range(len(batch.lines)) if i not in refused]
+                ids, times = [ids[i] for i in accepted], [times[i] for i in accepted]
             accepted_ns = time.time_ns()
-            self.metrics.predictions_written.inc(len(batch.lines))
-            for sample_ns in batch.sample_times_ns:
+            self.metrics.predictions_written.inc(len(ids))
+            for sample_ns in times:
                 self.metrics.end_to_end_seconds.observe(max(0.0, (accepted_ns - sample_ns) / 1e9))
-            if self._retry(lambda: self.consumer.ack(batch.entry_ids), (redis.ConnectionError, redis.TimeoutError),
-                           self.metrics.redis_errors, f"acknowledge {len(batch.entry_ids)} entries"):
-                self.metrics.processing_seconds.observe(time.monotonic() - job.read_at)
+            self._redis(lambda: self.consumer.ack(ids), f"acknowledge {len(ids)} entries")
+            self.metrics.processing_seconds.observe(time.monotonic() - job.read_at)
+        except GiveUp:
+            return  # the entries not yet acknowledged stay pending for the next worker
         finally:
             with self._lock:
                 self._in_flight.difference_update(batch.entry_ids)
 
-    def _retry(self, action: Callable[[], None], errors: tuple[type[Exception], ...], counter: Counter,
-               what: str) -> bool:
-        """Run action until it succeeds (True) or shutdown's grace period ends (False: entries stay pending)."""
+    def _dead_letter(self, batch: PredictedBatch, refused: dict[int, str]) -> None:
+        ids = [batch.entry_ids[i] for i in sorted(refused)]
+        originals = self.consumer.entries(ids)
+        self.consumer.dead_letter([DeadLetter(batch.entry_ids[i], originals.get(batch.entry_ids[i], {}), reason,
+                                              batch.lines[i]) for i, reason in sorted(refused.items())])
+        self.metrics.points_refused.inc(len(refused))
+        self.metrics.dead_letters.inc(len(refused))
+        first = min(refused)
+        log.warning("InfluxDB refused %d of %d points for good; dead-lettered to %s (entry %s: %s)", len(refused),
+                    len(batch.lines), self.consumer.dead_letters, batch.entry_ids[first].decode(), refused[first])
+
+    def _send(self, lines: list[str]) -> None:
+        """Write until InfluxDB answers for the points (accepted, or refused: PointsRefused/BatchTooLarge
+        raised to deliver()); retry while it is down or refuses the worker; GiveUp after the grace period."""
+        backoff = Backoff()
+        while True:
+            try:
+                self.sink.write(lines)
+                self.health.clear("sink", "InfluxDB accepts the worker's writes again")
+                return
+            except (SinkUnavailable, SinkRefusesWorker) as error:
+                self.metrics.sink_errors.inc()
+                refuses_worker = isinstance(error, SinkRefusesWorker)
+                self.health.report("sink", f"{error}; entries stay pending, retrying", blocks_ready=refuses_worker)
+                if self._give_up():
+                    log.warning("shutting down: could not write %d points, leaving them pending: %s", len(lines), error)
+                    raise GiveUp from None
+                self._pause(backoff, getattr(error, "retry_after_s", None) or 0.0)
+            except SinkError:  # InfluxDB answered about the points themselves: not a failure of the sink
+                self.health.clear("sink", "InfluxDB accepts the worker's writes again")
+                raise
+
+    def _redis(self, action: Callable[[], None], what: str) -> None:
+        """Run a Redis action until it succeeds; GiveUp once shutdown's grace period ends (entries stay pending)."""
         backoff = Backoff()
         while True:
             try:
                 action()
-                return True
-            except errors as error:
-                counter.inc()
+                return
+            except REDIS_ERRORS as error:
+                self.metrics.redis_errors.inc()
                 if self._give_up():
                     log.warning("shutting down: could not %s, leaving them pending: %s", what, error)
-                    return False
+                    raise GiveUp from None
                 log.warning("could not %s, retrying: %s", what, error)
                 self._pause(backoff)

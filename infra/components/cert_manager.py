@@ -9,7 +9,8 @@ import pulumi_kubernetes as k8s
 from pydantic import Field
 
 from infra.components.base import TYPE_PREFIX, PodValues, Workload, child, helm_release, labels, namespace
-from infra.config import ProfileName, Role, TlsConfig
+from infra.components.registration import Provided, Registration, Site, fixed_workloads
+from infra.config import ClusterConfig, ProfileName, Role, StackConfig, TlsConfig
 
 NAMESPACE = "cert-manager"
 CA_ISSUER = "success6g-ca"
@@ -107,3 +108,20 @@ class CertManager(pulumi.ComponentResource):
             },
             opts=child(self, [release]),
         )
+
+
+def _build(site: Site, role: Role, provided: Provided) -> Provided:
+    component = CertManager(site.name("cert-manager"),
+                            CertManagerArgs(profile=site.config.profile, role=role, tls=site.config.tls), site.opts)
+    return provided.update(cluster_issuer=component.cluster_issuer, crd_releases=provided.with_crds(component.release))
+
+
+def _roles(cluster: ClusterConfig, config: StackConfig) -> tuple[Role, ...]:
+    """On every cluster: on the core role where there is one, else on the edge nodes."""
+    if not config.components.cert_manager:
+        return ()
+    return ("core",) if "core" in cluster.roles else ("edge",)
+
+
+REGISTRATION = Registration(name="cert-manager", roles=_roles, workloads=fixed_workloads(*WORKLOADS), build=_build,
+                            provides=frozenset({"cluster_issuer", "crd_releases"}))

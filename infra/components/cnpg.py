@@ -25,8 +25,9 @@ from infra.components.base import (
     namespace,
     role_selector,
 )
+from infra.components.registration import Provided, Registration, Site, core_only, fixed_workloads
 from infra.components.secrets import generated_password, opaque_secret
-from infra.config import PostgresConfig, ProfileName
+from infra.config import PostgresConfig, ProfileName, Role
 from infra.profiles import requirement
 
 OPERATOR_NAMESPACE = "cnpg-system"
@@ -112,3 +113,16 @@ class PostgresCluster(pulumi.ComponentResource):
             opts=child(self, [args.namespace_resource, credentials, *args.depends_on]),
         )
         self.register_outputs({"host": self.host})
+
+
+def _build(site: Site, role: Role, provided: Provided) -> Provided:
+    component = CnpgOperator(site.name("cnpg"),
+                             CnpgOperatorArgs(profile=site.config.profile, depends_on=list(provided.crd_releases)),
+                             site.opts)
+    return provided.update(crd_releases=provided.with_crds(component.release))
+
+
+# The operator MLflow's Postgres runs on: there only when MLflow is.
+REGISTRATION = Registration(name="cnpg", roles=core_only(lambda config: config.components.mlflow),
+                            workloads=fixed_workloads(*OPERATOR_WORKLOADS), build=_build,
+                            provides=frozenset({"crd_releases"}))

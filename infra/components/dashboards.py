@@ -21,10 +21,11 @@ import pulumi_kubernetes as k8s
 from infra.components import energy
 from infra.components.base import TYPE_PREFIX, child, labels
 from infra.components.monitoring import NAMESPACE as MONITORING_NAMESPACE
+from infra.components.registration import Provided, Registration, Site, core_only
+from infra.config import Role
 
 DASHBOARD_DIR = Path(__file__).resolve().parents[1] / "dashboards"
 SIDECAR_LABEL = {"grafana_dashboard": "1"}
-PROMETHEUS_DATASOURCE_UID = "prometheus"
 INFLUX_DATASOURCE_UID = "influxdb-predictions"
 
 
@@ -121,3 +122,12 @@ class Dashboards(pulumi.ComponentResource):
                 opts=child(self, args.depends_on),
             )
         self.register_outputs({})
+
+
+def _build(site: Site, role: Role, provided: Provided) -> Provided:
+    Dashboards(site.name("dashboards"), DashboardsArgs(depends_on=list(provided.crd_releases)), site.opts)
+    return provided
+
+
+REGISTRATION = Registration(name="dashboards", roles=core_only(lambda config: config.components.monitoring),
+                            workloads=lambda config: (), build=_build)

@@ -19,8 +19,10 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from infra.components.base import TYPE_PREFIX, child, labels
+from infra.components.kepler import kepler_roles
 from infra.components.monitoring import NAMESPACE as MONITORING_NAMESPACE
 from infra.components.monitoring import NODE_ROLE_METRIC_LABEL
+from infra.components.registration import Provided, Registration, Site, core_only
 from infra.config import ClusterConfig, Role
 
 POWER_SOURCE = "power_source"
@@ -94,3 +96,15 @@ class PowerRules(pulumi.ComponentResource):
                 opts=child(self, args.depends_on),
             )
         self.register_outputs({})
+
+
+def _build(site: Site, role: Role, provided: Provided) -> Provided:
+    PowerRules(site.name("power"),
+               PowerRulesArgs(cluster=site.cluster, kepler_roles=kepler_roles(site.cluster, site.config),
+                              depends_on=list(provided.crd_releases)),
+               site.opts)
+    return provided
+
+
+REGISTRATION = Registration(name="power-rules", roles=core_only(lambda config: config.components.monitoring),
+                            workloads=lambda config: (), build=_build)

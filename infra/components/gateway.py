@@ -26,7 +26,8 @@ from infra.components.base import (
     labels,
     namespace,
 )
-from infra.config import GatewayConfig, ProfileName
+from infra.components.registration import Provided, Registration, Site, core_only
+from infra.config import GatewayConfig, ProfileName, Role
 
 NAMESPACE = "gateway"
 ISTIO_NAMESPACE = "istio-system"
@@ -117,3 +118,20 @@ class PlatformGateway(pulumi.ComponentResource):
             self, [istiod], release_name=INGRESS_SERVICE,
         )
         return [base, istiod, ingress]
+
+
+def _build(site: Site, role: Role, provided: Provided) -> Provided:
+    component = PlatformGateway(
+        site.name("gateway"),
+        PlatformGatewayArgs(config=site.config.gateway, domain=site.config.domain,
+                            cluster_issuer=provided.require("cluster_issuer"), profile=site.config.profile,
+                            depends_on=list(provided.crd_releases)),
+        site.opts,
+    )
+    return provided.update(gateway=component.ref, crd_releases=provided.with_crds(*component.ready))
+
+
+REGISTRATION = Registration(
+    name="gateway", roles=core_only(lambda config: config.components.gateway),
+    workloads=lambda config: ISTIO_WORKLOADS if config.gateway.mode == "istio" else (),
+    build=_build, needs=frozenset({"cluster_issuer"}), provides=frozenset({"gateway", "crd_releases"}))

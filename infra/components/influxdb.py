@@ -18,7 +18,7 @@ import pulumi
 from pydantic import Field
 
 from infra import catalog
-from infra.components import influxdb_setup
+from infra.components import influxdb_grafana, influxdb_setup
 from infra.components.base import (
     TYPE_PREFIX,
     GatewayRef,
@@ -28,8 +28,9 @@ from infra.components.base import (
     http_route,
     namespace,
 )
+from infra.components.registration import Provided, Registration, Site, core_only, fixed_workloads
 from infra.components.secrets import configured_or_generated, generated_password, opaque_secret
-from infra.config import InfluxDbConfig, ProfileName
+from infra.config import InfluxDbConfig, ProfileName, Role
 
 NAMESPACE = "influxdb"
 RELEASE = "influxdb"  # also the Service's name (fullnameOverride)
@@ -100,3 +101,28 @@ class InfluxDb(pulumi.ComponentResource):
             http_route(f"{name}-route", args.gateway, "influxdb", NAMESPACE, RELEASE, SERVICE_PORT, self,
                        [self.release])
         self.register_outputs({"url": self.url})
+
+
+def _build(site: Site, role: Role, provided: Provided) -> Provided:
+    component = InfluxDb(
+        site.name("influxdb"),
+        InfluxDbArgs(config=site.config.influxdb, profile=site.config.profile, gateway=provided.gateway,
+                     admin_password=site.secrets.get("influxdbAdminPassword"),
+                     admin_token=site.secrets.get("influxdbAdminToken"),
+                     writer_password=site.shared.require_influx_writer_password(),
+                     depends_on=list(provided.crd_releases)),
+        site.opts,
+    )
+    if provided.grafana is not None:  # Grafana runs here: provision the datasource and dashboard
+        influxdb_grafana.PredictionsDatasource(
+            site.name("predictions-datasource"),
+            influxdb_grafana.PredictionsDatasourceArgs(
+                namespace="monitoring", influx_url=component.url, database=site.config.influxdb.bucket,
+                reader_password=component.reader_password, depends_on=[provided.grafana]),
+            site.opts,
+        )
+    return provided
+
+
+REGISTRATION = Registration(name="influxdb", roles=core_only(lambda config: config.components.influxdb),
+                            workloads=fixed_workloads(*WORKLOADS), build=_build)

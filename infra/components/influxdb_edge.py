@@ -20,10 +20,13 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
+from infra.components import influxdb
 from infra.components.base import TYPE_PREFIX, child, labels
+from infra.components.edge_apps import NAMESPACE as EDGE_APPS_NAMESPACE
 from infra.components.influxdb_setup import RETENTION_POLICY, WRITER_USER
+from infra.components.registration import Provided, Registration, Site, edge_only
 from infra.components.secrets import opaque_secret
-from infra.config import InfluxDbConfig
+from infra.config import InfluxDbConfig, Role
 
 WRITE_TOKEN_SECRET = "influxdb-write-token"
 CONNECTION_CONFIGMAP = "influxdb-connection"
@@ -58,3 +61,20 @@ class EdgeInfluxAccess(pulumi.ComponentResource):
             opts=child(self, args.depends_on),
         )
         self.register_outputs({})
+
+
+def _build(site: Site, role: Role, provided: Provided) -> Provided:
+    # Where the core runs on this cluster the workers stay inside it; other clusters go through the gateway.
+    url = influxdb.in_cluster_url() if "core" in site.cluster.roles else f"https://influxdb.{site.config.domain}"
+    EdgeInfluxAccess(
+        site.name("influxdb-edge-access"),
+        EdgeInfluxAccessArgs(namespace=EDGE_APPS_NAMESPACE, config=site.config.influxdb, url=url,
+                             writer_password=site.shared.require_influx_writer_password(),
+                             depends_on=[provided.require("edge_apps_namespace")]),
+        site.opts,
+    )
+    return provided
+
+
+REGISTRATION = Registration(name="influxdb-edge-access", roles=edge_only(lambda config: config.components.influxdb),
+                            workloads=lambda config: (), build=_build, needs=frozenset({"edge_apps_namespace"}))

@@ -35,10 +35,12 @@ from infra.components.base import (
     namespace,
     role_selector,
 )
+from infra.components.mlflow import NAMESPACE as MLFLOW_NAMESPACE
 from infra.components.object_store import NAMESPACE as OBJECT_STORE_NAMESPACE
 from infra.components.object_store import ObjectStoreAccess
+from infra.components.registration import Provided, Registration, Site, core_only, fixed_workloads
 from infra.components.secrets import generated_password, opaque_secret
-from infra.config import ConfigError, JupyterHubConfig, ProfileName
+from infra.config import ConfigError, JupyterHubConfig, ProfileName, Role
 from infra.profiles import requirement
 
 NAMESPACE = "jupyterhub"
@@ -185,3 +187,21 @@ class JupyterHub(pulumi.ComponentResource):
                 "jupyterhubOauthClientSecret; set it with `pulumi config set --secret jupyterhubOauthClientSecret`"
             )
         return {"client-secret": args.oauth_client_secret}
+
+
+def _build(site: Site, role: Role, provided: Provided) -> Provided:
+    JupyterHub(
+        site.name("jupyterhub"),
+        JupyterHubArgs(config=site.config.jupyterhub, profile=site.config.profile, domain=site.config.domain,
+                       gateway=provided.gateway, tracking_uri=provided.require("mlflow").tracking_uri,
+                       mlflow_namespace=MLFLOW_NAMESPACE, object_store=provided.require("object_store"),
+                       oauth_client_secret=site.secrets.get("jupyterhubOauthClientSecret"),
+                       depends_on=list(provided.crd_releases)),
+        site.opts,
+    )
+    return provided
+
+
+REGISTRATION = Registration(name="jupyterhub", roles=core_only(lambda config: config.components.jupyterhub),
+                            workloads=fixed_workloads(*WORKLOADS), build=_build,
+                            needs=frozenset({"object_store", "mlflow"}))

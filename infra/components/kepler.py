@@ -17,7 +17,8 @@ from typing import Any
 import pulumi
 from pydantic import Field
 
-from infra.components.base import TYPE_PREFIX, PodValues, Values, Workload, helm_release
+from infra.components.base import TYPE_PREFIX, PodValues, Values, Workload, helm_release, namespace
+from infra.components.registration import Provided, Registration, Site, fixed_workloads
 from infra.config import ClusterConfig, ProfileName, Role, StackConfig
 
 NAMESPACE = "kepler"
@@ -85,3 +86,19 @@ class Kepler(pulumi.ComponentResource):
         self.release = helm_release(f"{name}-release", "kepler", NAMESPACE, kepler_values(args.profile, args.role),
                                     self, [args.namespace, *args.depends_on], release_name=release_name(args.role))
         self.register_outputs({})
+
+
+def _build(site: Site, role: Role, provided: Provided) -> Provided:
+    ns = provided.namespaces.get(NAMESPACE)
+    namespaces = provided.namespaces
+    if ns is None:  # one namespace for Kepler on both roles of a cluster
+        ns = namespace(site.name("kepler-ns"), NAMESPACE, "energy", site.parent, NAMESPACE_LABELS)
+        namespaces = provided.with_namespace(NAMESPACE, ns)
+    Kepler(site.name(f"kepler-{role}"),
+           KeplerArgs(profile=site.config.profile, role=role, namespace=ns, depends_on=list(provided.crd_releases)),
+           site.opts)
+    return provided.update(namespaces=namespaces)
+
+
+REGISTRATION = Registration(name="kepler", roles=kepler_roles, workloads=fixed_workloads(*WORKLOADS), build=_build,
+                            provides=frozenset({"namespaces"}))

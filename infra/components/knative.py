@@ -25,7 +25,8 @@ from infra.components.base import (
     role_affinity,
     role_selector,
 )
-from infra.config import ProfileName, Role
+from infra.components.registration import Provided, Registration, Site, fixed_workloads
+from infra.config import ClusterConfig, ProfileName, Role, StackConfig
 from infra.profiles import requirement
 
 OPERATOR_NAMESPACE = "knative-operator"
@@ -128,3 +129,23 @@ class KnativeServing(pulumi.ComponentResource):
         )
         self.ready: list[pulumi.Resource] = [self.release, serving]
         self.register_outputs({})
+
+
+def _build(site: Site, role: Role, provided: Provided) -> Provided:
+    component = KnativeServing(
+        site.name("knative"),
+        KnativeServingArgs(profile=site.config.profile, role=role, domain=site.config.domain,
+                           depends_on=list(provided.crd_releases)),
+        site.opts,
+    )
+    return provided.update(crd_releases=provided.with_crds(*component.ready))
+
+
+def _roles(cluster: ClusterConfig, config: StackConfig) -> tuple[Role, ...]:
+    """Where KServe runs in Knative mode (scale to zero)."""
+    kserve = config.kserve
+    return (kserve.role,) if kserve.enabled and kserve.mode == "Knative" and kserve.role in cluster.roles else ()
+
+
+REGISTRATION = Registration(name="knative-serving", roles=_roles, workloads=fixed_workloads(*WORKLOADS), build=_build,
+                            provides=frozenset({"crd_releases"}))

@@ -17,6 +17,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 from pydantic import Field
 
+from infra.components import inference_service
 from infra.components.base import (
     TYPE_PREFIX,
     GatewayRef,
@@ -29,7 +30,8 @@ from infra.components.base import (
     namespace,
 )
 from infra.components.object_store import ObjectStoreAccess
-from infra.config import ProfileName, Role
+from infra.components.registration import Provided, Registration, Site
+from infra.config import ClusterConfig, ConfigError, ProfileName, Role, StackConfig
 from infra.profiles import requirement
 
 NAMESPACE = "kserve"
@@ -134,3 +136,51 @@ class KServe(pulumi.ComponentResource):
             secrets=[k8s.core.v1.ObjectReferenceArgs(name=args.storage.secret_name)],
             opts=child(self, [models_ns, secret]),
         )
+
+
+def _object_store(site: Site, provided: Provided) -> ObjectStoreAccess:
+    """The platform's store where it runs on this cluster; elsewhere the store as published (kserve.s3Endpoint)."""
+    config = site.config.kserve
+    if provided.object_store is not None and config.s3_endpoint is None:
+        return provided.object_store
+    configured = {key: site.secrets.get(key) for key in ("s3AccessKeyId", "s3SecretAccessKey")}
+    missing = [f"success6g-edge:{key}" for key, value in configured.items() if value is None]
+    if config.s3_endpoint is None:
+        missing.insert(0, "success6g-edge:kserve.s3Endpoint")
+    if missing or config.s3_endpoint is None:
+        raise ConfigError(f"cluster {site.cluster.name!r} runs KServe without the object store (it runs on the core "
+                          f"cluster); set {', '.join(missing)}, or kserve.role to a role of the core cluster")
+    return ObjectStoreAccess.from_url(config.s3_endpoint, configured["s3AccessKeyId"],
+                                      configured["s3SecretAccessKey"], region=config.s3_region)
+
+
+def _build(site: Site, role: Role, provided: Provided) -> Provided:
+    config = site.config.kserve
+    component = KServe(
+        site.name("kserve"),
+        KServeArgs(
+            mode=config.mode, role=role, profile=site.config.profile, domain=site.config.domain,
+            gateway=provided.gateway, gateway_class=site.config.gateway.gateway_class if provided.gateway else None,
+            model_namespace=config.model_namespace, runtimes=tuple(config.runtimes),
+            storage=_object_store(site, provided), depends_on=list(provided.crd_releases)),
+        site.opts,
+    )
+    if config.model is not None:
+        inference_service.InferenceService(
+            site.name(config.model.name),
+            inference_service.InferenceServiceArgs(
+                name=config.model.name, storage_uri=config.model.storage_uri, namespace=component.model_namespace,
+                service_account=component.service_account, mode=config.mode, role=role,
+                profile=site.config.profile, depends_on=[*component.ready]),
+            site.opts,
+        )
+    return provided.update(crd_releases=provided.with_crds(component.crds))
+
+
+def _roles(cluster: ClusterConfig, config: StackConfig) -> tuple[Role, ...]:
+    kserve = config.kserve
+    return (kserve.role,) if kserve.enabled and kserve.role in cluster.roles else ()
+
+
+REGISTRATION = Registration(name="kserve", roles=_roles, workloads=lambda config: WORKLOADS, build=_build,
+                            provides=frozenset({"crd_releases"}))

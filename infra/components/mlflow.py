@@ -26,7 +26,8 @@ from infra.components.base import (
 )
 from infra.components.cnpg import PostgresCluster, PostgresClusterArgs, cluster_workloads
 from infra.components.object_store import ObjectStoreAccess
-from infra.config import MlflowConfig, ProfileName
+from infra.components.registration import Provided, Registration, Site, core_only
+from infra.config import MlflowConfig, ProfileName, Role
 
 NAMESPACE = "mlflow"
 RELEASE = "mlflow"  # also the Service's name (fullnameOverride)
@@ -115,3 +116,19 @@ class Mlflow(pulumi.ComponentResource):
             http_route(f"{name}-route", args.gateway, "mlflow", NAMESPACE, RELEASE, SERVICE_PORT, self,
                        [self.release])
         self.register_outputs({"tracking_uri": self.tracking_uri})
+
+
+def _build(site: Site, role: Role, provided: Provided) -> Provided:
+    component = Mlflow(
+        site.name("mlflow"),
+        MlflowArgs(config=site.config.mlflow, profile=site.config.profile, domain=site.config.domain,
+                   gateway=provided.gateway, object_store=provided.require("object_store"),
+                   depends_on=list(provided.crd_releases)),
+        site.opts,
+    )
+    return provided.update(mlflow=component)
+
+
+REGISTRATION = Registration(name="mlflow", roles=core_only(lambda config: config.components.mlflow),
+                            workloads=lambda config: workloads(config.mlflow, config.profile), build=_build,
+                            needs=frozenset({"object_store"}), provides=frozenset({"mlflow"}))

@@ -29,8 +29,9 @@ from infra.components.base import (
     namespace,
     role_selector,
 )
+from infra.components.registration import Provided, Registration, Site, core_only, fixed_workloads
 from infra.components.secrets import configured_or_generated, opaque_secret
-from infra.config import MonitoringConfig, ProfileName, Role
+from infra.config import ClusterConfig, MonitoringConfig, ProfileName, Role, StackConfig
 from infra.profiles import requirement
 
 NAMESPACE = "monitoring"
@@ -187,3 +188,34 @@ class Monitoring(pulumi.ComponentResource):
         password = configured_or_generated(configured, f"{name}-grafana-password", self)
         return opaque_secret(f"{name}-grafana-admin", GRAFANA_ADMIN_SECRET, NAMESPACE,
                              {"admin-user": "admin", "admin-password": password}, "monitoring", self, [ns])
+
+
+def _builder(agent: bool):
+    def build(site: Site, role: Role, provided: Provided) -> Provided:
+        component = Monitoring(
+            site.name("monitoring"),
+            MonitoringArgs(config=site.config.monitoring, profile=site.config.profile, role=role,
+                           domain=site.config.domain, agent=agent, gateway=provided.gateway,
+                           admin_password=site.secrets.get("grafanaAdminPassword"),
+                           depends_on=list(provided.crd_releases), receiver_secrets=site.secrets.alert_receivers),
+            site.opts,
+        )
+        return provided.update(crd_releases=provided.with_crds(component.release),
+                               prometheus_operator=component.release,
+                               grafana=provided.grafana if agent else component.release)
+    return build
+
+
+def _agent_roles(cluster: ClusterConfig, config: StackConfig) -> tuple[Role, ...]:
+    """An agent-sized Prometheus on clusters without the core role, when the stack asks for one."""
+    wanted = config.components.monitoring and config.monitoring.edge_agent
+    return ("edge",) if wanted and "core" not in cluster.roles else ()
+
+
+REGISTRATION = Registration(
+    name="monitoring", roles=core_only(lambda config: config.components.monitoring),
+    workloads=fixed_workloads(*WORKLOADS), build=_builder(agent=False),
+    provides=frozenset({"crd_releases", "prometheus_operator", "grafana"}))
+AGENT_REGISTRATION = Registration(
+    name="monitoring-agent", roles=_agent_roles, workloads=fixed_workloads(*AGENT_WORKLOADS),
+    build=_builder(agent=True), provides=frozenset({"crd_releases", "prometheus_operator"}))

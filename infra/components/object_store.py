@@ -24,8 +24,9 @@ from infra.components.object_store_values import (
     minio_values,
     seaweedfs_values,
 )
+from infra.components.registration import Provided, Registration, Site, core_only
 from infra.components.secrets import generated_password, opaque_secret
-from infra.config import ObjectStoreConfig, ProfileName
+from infra.config import ObjectStoreConfig, ProfileName, Role
 
 NAMESPACE = "object-store"
 CREDENTIALS_SECRET = "s3-credentials"
@@ -155,3 +156,18 @@ class ObjectStore(pulumi.ComponentResource):
             http_route(f"{name}-console-route", args.gateway, "s3-console", NAMESPACE, backend.console_service,
                        backend.console_port, self, [self.release])
         self.register_outputs({"endpoint": self.access.endpoint_url})
+
+
+def _build(site: Site, role: Role, provided: Provided) -> Provided:
+    component = ObjectStore(
+        site.name("object-store"),
+        ObjectStoreArgs(config=site.config.object_store, profile=site.config.profile, gateway=provided.gateway,
+                        depends_on=list(provided.crd_releases)),
+        site.opts,
+    )
+    return provided.update(object_store=component.access)
+
+
+REGISTRATION = Registration(name="object-store", roles=core_only(lambda config: config.components.object_store),
+                            workloads=lambda config: workloads(config.object_store), build=_build,
+                            provides=frozenset({"object_store"}))

@@ -9,10 +9,11 @@ import pulumi
 
 from infra.clusters import ClusterAccess, cluster_provider
 from infra.config import ClusterConfig, StackConfig, StackSecrets
+from infra.rollout.fingerprint import InputsRecorder
 from infra.rollout.fleet import FleetRollout, FleetRolloutArgs
 from infra.rollout.gate import GateNamespace, HealthGate, HealthGateArgs
 from infra.rollout.hold import paused_options
-from infra.rollout.plan import Wave, site_config, wave_fingerprint, waves
+from infra.rollout.plan import Wave, site_config, waves
 
 # Builds one cluster's services (infra.platform.ClusterServices) with the given options.
 ServicesFactory = Callable[[ClusterConfig, StackConfig, pulumi.ResourceOptions], pulumi.Resource]
@@ -75,11 +76,14 @@ def _waves(ctx: _Context, plan: list[Wave], core: pulumi.Resource,
     previous_gate: pulumi.Resource | None = None
     for index, wave in enumerate(plan):
         rolled: list[pulumi.Resource] = []
+        recorder = InputsRecorder()  # what the wave's rolled sites deploy: the gate re-runs when it changes
         for site in wave.sites:
             if site.paused:
                 ctx.build(site, ctx.provider(site), paused_options())
                 continue
-            rolled.append(ctx.build(site, ctx.provider(site), after(previous_gate) if previous_gate else None))
+            waits = after(previous_gate) if previous_gate else None
+            rolled.append(ctx.build(site, ctx.provider(site),
+                                    pulumi.ResourceOptions.merge(recorder.options(), waits)))
         if index == len(plan) - 1 or not rolled:
             continue  # nothing waits for the last wave; a wave of paused sites has nothing new to check
         if gates_home is None:
@@ -90,7 +94,7 @@ def _waves(ctx: _Context, plan: list[Wave], core: pulumi.Resource,
             HealthGateArgs(wave=wave.name, sites=tuple(site.name for site in wave.gated_sites),
                            gate=ctx.config.rollout.gate,
                            profile=site_config(ctx.config, ctx.config.core_cluster).profile,
-                           fingerprint=wave_fingerprint(ctx.config, wave),
+                           fingerprint=recorder.fingerprint(),
                            script_config_map=gates_home.script_config_map, depends_on=[core, *rolled]),
             on_core,
         )

@@ -64,7 +64,7 @@ class HealthGateArgs:
     sites: tuple[str, ...]
     gate: GateConfig
     profile: ProfileName
-    fingerprint: str
+    fingerprint: pulumi.Input[str]  # the digest of what the wave deploys (infra/rollout/fingerprint.py)
     script_config_map: k8s.core.v1.ConfigMap
     depends_on: list[pulumi.Resource]
 

@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass
-from functools import lru_cache
-from pathlib import Path
 
 from infra.config import ClusterConfig, StackConfig
-
-PROGRAM_ROOT = Path(__file__).resolve().parents[1]  # infra/
 
 
 @dataclass(frozen=True)
@@ -46,28 +40,18 @@ def waves(config: StackConfig) -> list[Wave]:
     return [Wave(number, tuple(by_number[number])) for number in sorted(by_number)]
 
 
+def versioned_model_uri(model_uri: str, version: str) -> str:
+    """models:/<name>@<alias> or models:/<name>/<n> with the site's version ('3') or alias ('@canary')."""
+    name = model_uri.removeprefix("models:/").split("@", 1)[0].split("/", 1)[0]
+    return f"models:/{name}{version}" if version.startswith("@") else f"models:/{name}/{version}"
+
+
 def site_config(config: StackConfig, cluster: ClusterConfig) -> StackConfig:
-    """The stack config as one site sees it: its own profile when it overrides the stack's."""
-    if cluster.profile is None or cluster.profile == config.profile:
-        return config
-    return config.model_copy(update={"profile": cluster.profile})
-
-
-@lru_cache(maxsize=1)
-def _program_digest() -> str:
-    digest = hashlib.sha256()
-    for path in sorted(PROGRAM_ROOT.rglob("*.py")):
-        digest.update(str(path.relative_to(PROGRAM_ROOT)).encode())
-        digest.update(path.read_bytes())
-    return digest.hexdigest()
-
-
-def wave_fingerprint(config: StackConfig, wave: Wave) -> str:
-    """Changes whenever what the wave runs may change: its sites' config, the rest of the stack, the program.
-
-    The gate Job carries it, so a new rollout of the wave re-runs the gate and an unchanged one does not.
-    """
-    stack = config.model_dump(mode="json", by_alias=True, exclude={"clusters"})
-    sites = [site.model_dump(mode="json", by_alias=True) for site in wave.sites]
-    text = json.dumps({"stack": stack, "sites": sites, "program": _program_digest()}, sort_keys=True)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+    """The stack config as one site sees it: its own profile and model version where it overrides the stack's."""
+    updates: dict[str, object] = {}
+    if cluster.profile is not None and cluster.profile != config.profile:
+        updates["profile"] = cluster.profile
+    if cluster.model_version is not None:
+        updates["worker"] = config.worker.model_copy(
+            update={"model_uri": versioned_model_uri(config.worker.model_uri, cluster.model_version)})
+    return config.model_copy(update=updates) if updates else config

@@ -39,7 +39,7 @@ from apps.testing.influx_recorder import InfluxRecorder
 from apps.testing.redis_server import RedisServer
 from apps.testing.worker_process import WorkerProcess
 from apps.worker.stream import StreamConsumer
-from harness.checks import IDNEO_DRIVES
+from harness.paths import IDNEO_DRIVES
 from tests.benchmarks.usage import Sampler, UsageSampler, load_average, own_cpu_s
 
 DRIVES = IDNEO_DRIVES / "ateca_R4_2.0l_TDI"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -10,15 +9,19 @@ from pathlib import Path
 
 import pytest
 
+from apps.model.synthetic import simulate, write_csv
 from apps.testing.redis_server import TEST_PASSWORD, RedisServer
-from harness.checks import IDNEO_DRIVES
+from harness.paths import PROJECT_ROOT
+from tests.conftest import need_binary
+from tests.support.worker_runs import recorder, start_worker  # noqa: F401 (the worker tests' fixtures, by name)
 
-DRIVES = IDNEO_DRIVES / "ateca_R4_2.0l_TDI"
+# The data path needs *a* drive, not a particular one: the committed synthetic drive, so these tests never skip.
+SAMPLE_DRIVES = PROJECT_ROOT / "data"
+SAMPLE_DRIVE = SAMPLE_DRIVES / "synthetic_drive.csv"
 
 
 def _need_redis() -> None:
-    if shutil.which("redis-server") is None:
-        pytest.skip("redis-server is not installed (Debian package redis-server)")
+    need_binary("redis-server", "Debian package redis-server")
 
 
 @pytest.fixture
@@ -31,24 +34,18 @@ def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
 
 @pytest.fixture
 def drives() -> Path:
-    if not DRIVES.is_dir():
-        pytest.skip(f"the shared Idneo drives are not at {DRIVES}")
-    return DRIVES
-
-
-MODEL_DRIVES = ("DS1_stopped_with_ignition_on_25Mar24_153740.CSV", "DS2_national_road_90km_h_max_25Jan24_153019.csv")
+    """A folder of Idneo logs (one: the synthetic drive)."""
+    return SAMPLE_DRIVES
 
 
 @pytest.fixture(scope="session")
 def trained_model(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """A small real model (5 rounds), trained by the model package's own entry point on two of the drives."""
-    if not DRIVES.is_dir():
-        pytest.skip(f"the shared Idneo drives are not at {DRIVES}")
+    """A small real model (5 rounds), trained by the model package's own entry point on two synthetic drives."""
     folder = tmp_path_factory.mktemp("model")
     drives = folder / "drives"
     drives.mkdir()
-    for name in MODEL_DRIVES:
-        (drives / name).symlink_to(DRIVES / name)
+    (drives / SAMPLE_DRIVE.name).symlink_to(SAMPLE_DRIVE)
+    write_csv(simulate(600.0, 2), drives / "synthetic_2.csv", 2)
     result = subprocess.run([sys.executable, "-m", "apps.model.train", "--drives", str(drives), "--out", str(folder),
                              "--rounds", "5", "--no-evaluation", "--version", "test-5"],
                             capture_output=True, text=True, timeout=300, check=False)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -10,6 +9,7 @@ import pytest
 
 from infra.components.alerting import render
 from infra.config import AlertReceiver
+from tests.conftest import need_binary
 
 pytestmark = pytest.mark.integration
 
@@ -24,9 +24,7 @@ SECRETS = {"ops-hook": "https://hooks.example.org/T0", "ops-slack": "https://sla
 
 
 def amtool(*args: str) -> subprocess.CompletedProcess[str]:
-    binary = shutil.which("amtool")
-    if binary is None:
-        pytest.skip("amtool is not installed (Debian package prometheus-alertmanager)")
+    binary = need_binary("amtool", "Debian package prometheus-alertmanager")
     return subprocess.run([binary, *args], check=False, capture_output=True, text=True, timeout=60)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import yaml
 
 from infra.components import energy
 from infra.config import ClusterConfig
+from tests.conftest import need_binary
 
 pytestmark = pytest.mark.integration
 
@@ -66,9 +66,7 @@ TESTS = {
 
 
 def promtool(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    binary = shutil.which("promtool")
-    if binary is None:
-        pytest.skip("promtool is not installed (Debian package prometheus)")
+    binary = need_binary("promtool", "Debian package prometheus")
     return subprocess.run([binary, *args], check=False, cwd=folder, capture_output=True, text=True, timeout=60)
 
 

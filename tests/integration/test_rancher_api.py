@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
 from infra.rancher import RancherError, RancherServer, cluster_kubeconfig
+from tests.conftest import need_binary
 from tests.support.fake_rancher import FakeRancher, fake_kubeconfig
 
 pytestmark = pytest.mark.integration
@@ -61,8 +61,7 @@ def test_a_slow_rancher_times_out() -> None:
 
 @pytest.fixture(scope="module")
 def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    if shutil.which("openssl") is None:
-        pytest.skip("no openssl binary to make a test certificate")
+    need_binary("openssl", "Debian package openssl")
     folder = tmp_path_factory.mktemp("tls")
     cert, key = folder / "cert.pem", folder / "key.pem"
     subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -11,15 +10,14 @@ import pytest
 import yaml
 
 from apps.worker.metrics import WorkerMetrics
+from tests.conftest import need_binary
 
 pytestmark = pytest.mark.integration
 WORKER = Path(__file__).resolve().parents[2] / "apps" / "worker"
 
 
 def promtool(*args: str) -> subprocess.CompletedProcess[str]:
-    binary = shutil.which("promtool")
-    if binary is None:
-        pytest.skip("promtool is not installed (Debian package prometheus)")
+    binary = need_binary("promtool", "Debian package prometheus")
     return subprocess.run([binary, *args], cwd=WORKER, capture_output=True, text=True, timeout=60, check=False)
 
 

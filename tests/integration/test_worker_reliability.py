@@ -5,75 +5,20 @@ Every test counts distinct points (vehicle, sample time) against the entries sen
 
 from __future__ import annotations
 
-import io
 import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from apps.contracts import CONSUMER_GROUP, Measurement, dead_letter_key, stream_key
+from apps.contracts import Measurement, dead_letter_key
 from apps.testing.influx_recorder import InfluxRecorder
-from apps.testing.redis_server import TEST_PASSWORD, RedisServer
-from apps.testing.worker_process import WorkerProcess
-from injector.cli import main as inject_main
+from apps.testing.redis_server import RedisServer
+from tests.support.worker_runs import STREAM, TOKEN, inject, pending, wait_for
 
 pytestmark = pytest.mark.integration
-TOKEN = "test-token-not-a-secret"
-STREAM = stream_key("edge-1")
-
-
-def wait_for(check: Callable[[], bool], timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
-        time.sleep(0.05)
-
-
-def inject(server: RedisServer, drives: Path, vehicles: int, seconds: int, prefix: str = "vehicle") -> int:
-    """Send samples at full speed; returns how many."""
-    os.environ["REDIS_PASSWORD"] = TEST_PASSWORD
-    out = io.StringIO()
-    try:
-        code = inject_main([str(drives), "--endpoint", server.url, "--speed", "max", "--vehicles", str(vehicles),
-                            "--duration", f"{seconds}s", "--vehicle-prefix", prefix, "--quiet"], stdout=out,
-                           stderr=io.StringIO())
-    finally:
-        del os.environ["REDIS_PASSWORD"]
-    assert code == 0
-    return int(out.getvalue().split()[1])
-
-
-def pending(server: RedisServer) -> int:
-    return int(server.client().xpending(STREAM, CONSUMER_GROUP)["pending"])
-
-
-@pytest.fixture
-def recorder() -> Iterator[InfluxRecorder]:
-    with InfluxRecorder(token=TOKEN) as running:
-        yield running
-
-
-@pytest.fixture
-def start_worker(redis_server: RedisServer, recorder: InfluxRecorder, trained_model: str,
-                 tmp_path: Path) -> Iterator[Callable[..., WorkerProcess]]:
-    started: list[WorkerProcess] = []
-
-    def start(**overrides: str) -> WorkerProcess:
-        env = {"REDIS_URL": redis_server.url, "REDIS_PASSWORD": TEST_PASSWORD, "INFLUX_URL": recorder.url,
-               "INFLUX_TOKEN": TOKEN, "MODEL_URI": trained_model, "SITE": "test-site", "BATCH_SIZE": "50",
-               "BATCH_MAX_WAIT_MS": "50", "CONSUMER_NAME": "worker-a", "CLAIM_MIN_IDLE_MS": "500", **overrides}
-        worker = WorkerProcess(env, tmp_path / f"worker-{len(started)}.log").start()
-        started.append(worker)
-        return worker
-
-    yield start
-    for worker in started:
-        worker.close()
 
 
 def test_every_entry_gets_one_point_with_tags_health_and_metrics(
@@ -137,7 +82,8 @@ def test_redis_restart_reconnects_and_loses_nothing(
     sent = inject(redis_server, drives, vehicles=3, seconds=40, prefix="before")
     wait_for(lambda: len(recorder.distinct_points()) == sent, 20, "the first points")
     redis_server.stop()
-    wait_for(lambda: worker.get("/readyz") == (503, "redis unreachable\n"), 10, "not ready while Redis is down")
+    wait_for(lambda: worker.get("/readyz")[1].startswith("cannot reach redis at"), 10, "not ready while Redis is down")
+    assert worker.get("/readyz")[0] == 503
     redis_server.start()
     worker.wait_ready(15)
     sent += inject(redis_server, drives, vehicles=3, seconds=40, prefix="after")
@@ -172,6 +118,9 @@ def test_malformed_entries_are_dead_lettered_and_the_worker_goes_on(
     }
     first_letter = letters[next(i for i, name in bad_ids.items() if name == "text in a number")]
     assert first_letter[b"field:vehicle_speed"] == b"fifty" and first_letter[b"stream"] == STREAM.encode()
+    oversized = letters[next(i for i, name in bad_ids.items() if name == "oversized")]
+    assert (oversized[b"entry_bytes"], oversized[b"truncated"]) == (b"10070", b"yes")  # a bounded copy
+    assert sum(len(v) for k, v in oversized.items() if k.startswith(b"field:")) < 4096
     sent = 1 + inject(redis_server, drives, vehicles=2, seconds=20)  # the worker goes on
     wait_for(lambda: len(recorder.distinct_points()) == sent, 20, f"{sent} points")
     wait_for(lambda: pending(redis_server) == 0, 10, "bad and good entries acknowledged")

@@ -12,11 +12,11 @@ import jsonschema
 import pytest
 import yaml
 
-from harness.checks import SHARED
+from harness.paths import SHARED
+from harness.query import release_values
 from harness.run import Evaluation
 from infra import catalog
 from tests.program.conftest import STACKS
-from tests.program.resources import release_values
 
 CHARTS = SHARED / "charts"
 SCHEMA_FILES = {"jupyterhub": "values.schema.yaml", "mlflow": "values.schema.json",

@@ -2,36 +2,20 @@
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import textwrap
 from pathlib import Path
 
-from harness.checks import (
-    check_builtin_schemas,
-    check_custom_resources,
-    check_deterministic,
-    check_helm_releases,
-    check_no_plaintext_secrets,
-    check_providers,
-    check_unique_urns,
-)
+from harness.checks.builtin_schemas import check_builtin_schemas
+from harness.checks.custom_resources import check_custom_resources
+from harness.checks.determinism import check_deterministic, check_deterministic_across_processes
+from harness.checks.helm_values import check_helm_releases
+from harness.checks.providers import check_providers
+from harness.checks.secrets import check_no_plaintext_secrets
+from harness.checks.uniqueness import check_unique_urns
 from harness.run import Evaluation, evaluate, wrap_secret
 from tests.conftest import needs_shared
-
-
-def variant(evaluation: Evaluation, name: str, change) -> Evaluation:
-    """A copy of the evaluation with one resource's inputs changed."""
-    resources = []
-    for resource in evaluation.resources:
-        if resource.name == name:
-            inputs = copy.deepcopy(resource.inputs)
-            change(inputs)
-            resource = dataclasses.replace(resource, inputs=inputs)
-        resources.append(resource)
-    found = [r for r in evaluation.resources if r.name == name]
-    assert found, f"no resource {name} in the evaluation"
-    return dataclasses.replace(evaluation, resources=resources)
+from tests.program.conftest import variant
 
 
 def test_builtin_schema_rejects_an_unknown_field(evaluations: dict[str, Evaluation]) -> None:
@@ -150,6 +134,38 @@ def test_nondeterministic_program_is_caught(tmp_path: Path) -> None:
     assert check_deterministic(first, second) == [
         "two runs differ at urn:pulumi:probe::probe::pulumi:pulumi:Stack$kubernetes:core/v1:ConfigMap::run"
     ]
+
+
+SET_JOINED_INTO_A_CONFIGMAP = """
+    import pulumi
+    import pulumi_kubernetes as k8s
+    provider = k8s.Provider("lab-k8s", kubeconfig="x")
+    hosts = {f"edge-{index}.example.org" for index in range(12)}  # a set: its order follows the string hash seed
+    k8s.core.v1.ConfigMap("hosts", metadata={"name": "hosts"}, data={"hosts": ",".join(hosts)},
+                          opts=pulumi.ResourceOptions(provider=provider))
+"""
+
+
+def test_a_set_joined_into_a_value_passes_in_one_process_and_is_caught_across_processes(tmp_path: Path) -> None:
+    write_project(tmp_path, SET_JOINED_INTO_A_CONFIGMAP)
+    first, second = (evaluate("probe", root=tmp_path, project="probe") for _ in range(2))
+    assert first.error is None and check_deterministic(first, second) == []  # one process, one hash seed
+    assert check_deterministic_across_processes("probe", root=tmp_path, project="probe") == [
+        ("runs with PYTHONHASHSEED=1 and 2 differ at "
+         "urn:pulumi:probe::probe::pulumi:pulumi:Stack$kubernetes:core/v1:ConfigMap::hosts")
+    ]
+
+
+def test_a_sorted_set_passes_across_processes(tmp_path: Path) -> None:
+    write_project(tmp_path, SET_JOINED_INTO_A_CONFIGMAP.replace('",".join(hosts)', '",".join(sorted(hosts))'))
+    assert check_deterministic_across_processes("probe", root=tmp_path, project="probe") == []
+
+
+def test_a_program_failing_in_the_other_process_is_reported(tmp_path: Path) -> None:
+    write_project(tmp_path, "raise SystemExit('no cluster named lab')\n")
+    [problem] = check_deterministic_across_processes("probe", root=tmp_path, project="probe")
+    assert problem.startswith("stack probe with PYTHONHASHSEED=1: exit 1:")
+    assert "no cluster named lab" in problem
 
 
 def test_capacity_overflow_stops_the_program() -> None:

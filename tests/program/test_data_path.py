@@ -4,14 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from harness.query import objects
 from harness.run import Evaluation, Recorded
 from infra.components.inference_worker import alert_groups
 from tests.program.conftest import STACKS
-
-
-def find(evaluation: Evaluation, kind: str, name: str) -> list[Recorded]:
-    return [r for r in evaluation.resources
-            if r.type.endswith(f":{kind}") and r.inputs.get("metadata", {}).get("name") == name]
 
 
 def env_of(daemonset: Recorded) -> dict[str, dict]:
@@ -21,24 +17,24 @@ def env_of(daemonset: Recorded) -> dict[str, dict]:
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_vehicle_api_services_keep_traffic_on_the_node(evaluations: dict[str, Evaluation], stack: str) -> None:
-    nodeports = find(evaluations[stack], "Service", "vehicle-api")
+    nodeports = objects(evaluations[stack], kind="Service", name="vehicle-api")
     assert nodeports, "every stack with edge nodes runs the vehicle API"
     for service in nodeports:
         spec = service.inputs["spec"]
         assert (spec["type"], spec["externalTrafficPolicy"], spec["ports"][0]["nodePort"]) == ("NodePort", "Local", 30379)
-    for service in find(evaluations[stack], "Service", "vehicle-api-local"):
+    for service in objects(evaluations[stack], kind="Service", name="vehicle-api-local"):
         assert service.inputs["spec"]["internalTrafficPolicy"] == "Local"
         assert service.inputs["spec"]["type"] == "ClusterIP"
 
 
 def test_one_data_path_per_edge_cluster(evaluations: dict[str, Evaluation]) -> None:
-    assert len(find(evaluations["edge"], "DaemonSet", "inference-worker")) == 2  # edge-a, edge-b; not core
-    assert len(find(evaluations["dev"], "DaemonSet", "inference-worker")) == 1
+    assert len(objects(evaluations["edge"], kind="DaemonSet", name="inference-worker")) == 2  # edge-a, edge-b; not core
+    assert len(objects(evaluations["dev"], kind="DaemonSet", name="inference-worker")) == 1
 
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_worker_reads_its_node_and_gets_secrets_by_reference(evaluations: dict[str, Evaluation], stack: str) -> None:
-    for daemonset in find(evaluations[stack], "DaemonSet", "inference-worker"):
+    for daemonset in objects(evaluations[stack], kind="DaemonSet", name="inference-worker"):
         env = env_of(daemonset)
         assert env["REDIS_URL"]["value"] == "redis://vehicle-api-local.edge-apps.svc:6379/0"
         assert env["NODE_NAME"]["valueFrom"] == {"fieldRef": {"fieldPath": "spec.nodeName"}}
@@ -55,7 +51,7 @@ def test_worker_reads_its_node_and_gets_secrets_by_reference(evaluations: dict[s
 @pytest.mark.parametrize("stack", STACKS)
 @pytest.mark.parametrize("name", ["vehicle-api", "inference-worker"])
 def test_our_pods_are_non_root_with_read_only_root(evaluations: dict[str, Evaluation], stack: str, name: str) -> None:
-    for daemonset in find(evaluations[stack], "DaemonSet", name):
+    for daemonset in objects(evaluations[stack], kind="DaemonSet", name=name):
         pod = daemonset.inputs["spec"]["template"]["spec"]
         assert pod["securityContext"]["runAsNonRoot"] is True
         for container in pod["containers"]:
@@ -66,7 +62,7 @@ def test_our_pods_are_non_root_with_read_only_root(evaluations: dict[str, Evalua
 
 def test_redis_keeps_the_image_entrypoint_and_takes_the_password_from_the_secret(
         evaluations: dict[str, Evaluation]) -> None:
-    [daemonset] = find(evaluations["dev"], "DaemonSet", "vehicle-api")
+    [daemonset] = objects(evaluations["dev"], kind="DaemonSet", name="vehicle-api")
     [container] = daemonset.inputs["spec"]["template"]["spec"]["containers"]
     assert "command" not in container
     assert container["image"] == "docker.io/library/redis:8.10.1-alpine"
@@ -75,7 +71,7 @@ def test_redis_keeps_the_image_entrypoint_and_takes_the_password_from_the_secret
 
 
 def test_only_the_worker_and_vehicles_reach_redis(evaluations: dict[str, Evaluation]) -> None:
-    [policy] = find(evaluations["dev"], "NetworkPolicy", "vehicle-api")
+    [policy] = objects(evaluations["dev"], kind="NetworkPolicy", name="vehicle-api")
     spec = policy.inputs["spec"]
     assert spec["podSelector"] == {"matchLabels": {"app.kubernetes.io/name": "vehicle-api"}}
     [rule] = spec["ingress"]
@@ -87,7 +83,7 @@ def test_only_the_worker_and_vehicles_reach_redis(evaluations: dict[str, Evaluat
 
 
 def test_alerts_are_the_promtool_tested_file(evaluations: dict[str, Evaluation]) -> None:
-    rules = find(evaluations["edge"], "PrometheusRule", "inference-worker")
+    rules = objects(evaluations["edge"], kind="PrometheusRule", name="inference-worker")
     assert len(rules) == 2
     for rule in rules:
         assert rule.inputs["spec"]["groups"] == alert_groups()
@@ -99,7 +95,7 @@ def test_worker_series_name_their_site_and_the_gate_reads_them(evaluations: dict
     from apps.rollout.gate_check import METRICS
     from apps.worker.metrics import WorkerMetrics
 
-    monitors = find(evaluations["edge"], "ServiceMonitor", "inference-worker")
+    monitors = objects(evaluations["edge"], kind="ServiceMonitor", name="inference-worker")
     sites = sorted(m.inputs["spec"]["endpoints"][0]["relabelings"][0]["replacement"] for m in monitors)
     assert sites == ["edge-a", "edge-b"]
     exposed = {metric.name for metric in WorkerMetrics().registry.collect()}

@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from harness.checks import ALL_CHECKS, SHARED, check_crd_ordering
-from harness.run import Evaluation, evaluate
-from tests.program.conftest import STACKS
-from tests.program.resources import (
-    ROUTE,
+from harness.checks.ordering import check_ordering
+from harness.graph import comes_after
+from harness.paths import SHARED
+from harness.query import (
+    HTTP_ROUTE,
     SECRET,
-    comes_after,
+    config_value,
     core_cluster,
     objects,
     one,
@@ -22,8 +22,10 @@ from tests.program.resources import (
     release_values,
     releases,
     secret_data,
-    stack_config,
 )
+from harness.run import Evaluation, evaluate
+from tests.program.conftest import STACKS
+from tests.program.known_gaps import every_unexpected_problem
 
 S3_KEYS = {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"}
 SEAWEEDFS_S3 = "http://seaweedfs-s3.object-store.svc.cluster.local:8333"
@@ -39,7 +41,7 @@ def test_each_ui_has_a_route_at_its_hostname(evaluations: dict[str, Evaluation],
                                              service: str, port: int) -> None:
     evaluation = evaluations[stack]
     domain = evaluation.config["success6g-edge:domain"]
-    [route] = [r for r in objects(evaluation, ROUTE) if r.inputs["spec"]["hostnames"] == [f"{host}.{domain}"]]
+    [route] = [r for r in objects(evaluation, HTTP_ROUTE) if r.inputs["spec"]["hostnames"] == [f"{host}.{domain}"]]
     assert route.inputs["spec"]["rules"] == [{"backendRefs": [{"name": service, "port": port}]}]
     assert route.inputs["spec"]["parentRefs"][0]["sectionName"] == "https"
 
@@ -123,7 +125,7 @@ def test_dev_uses_the_shared_password_from_a_secret(evaluations: dict[str, Evalu
 def test_the_edge_stack_uses_oauth_with_the_configured_client_secret(evaluations: dict[str, Evaluation]) -> None:
     evaluation = evaluations["edge"]
     hub = release_values(evaluation, "jupyterhub")["hub"]
-    oauth = stack_config(evaluation, "jupyterhub")["auth"]["oauth"]
+    oauth = config_value(evaluation, "jupyterhub")["auth"]["oauth"]
     generic = hub["config"]["GenericOAuthenticator"]
     assert hub["config"]["JupyterHub"]["authenticator_class"] == "generic-oauth"
     assert generic["authorize_url"] == oauth["authorizeUrl"]
@@ -148,7 +150,7 @@ def test_oauth_without_its_client_secret_stops_with_the_key_to_set(tmp_path: Pat
 def test_minio_is_selectable_and_wired_the_same_way() -> None:
     evaluation = evaluate("dev", overrides={"success6g-edge:objectStore": {"backend": "minio"}})
     assert evaluation.error is None
-    assert {name: check(evaluation) for name, check in ALL_CHECKS.items()} == {name: [] for name in ALL_CHECKS}
+    assert every_unexpected_problem(evaluation) == {}
     values = release_values(evaluation, "minio")
     assert releases(evaluation, "seaweedfs") == []
     assert values["existingSecret"] == "object-store-console"
@@ -159,7 +161,7 @@ def test_minio_is_selectable_and_wired_the_same_way() -> None:
     minio_endpoint = "http://minio.object-store.svc.cluster.local:9000"
     assert release_values(evaluation, "mlflow")["extraEnvVars"]["MLFLOW_S3_ENDPOINT_URL"] == minio_endpoint
     domain = evaluation.config["success6g-edge:domain"]
-    [console] = [r for r in objects(evaluation, ROUTE) if r.inputs["spec"]["hostnames"] == [f"s3-console.{domain}"]]
+    [console] = [r for r in objects(evaluation, HTTP_ROUTE) if r.inputs["spec"]["hostnames"] == [f"s3-console.{domain}"]]
     assert console.inputs["spec"]["rules"][0]["backendRefs"] == [{"name": "minio-console", "port": 9001}]
 
 
@@ -181,5 +183,5 @@ def test_the_ordering_check_catches_the_database_created_before_its_operator(
     assert comes_after(evaluation, cluster, operator)
     unordered = dataclasses.replace(cluster, dependencies=tuple(d for d in cluster.dependencies if d != operator.urn))
     broken = dataclasses.replace(evaluation, resources=[unordered if r is cluster else r for r in evaluation.resources])
-    problems = check_crd_ordering(broken)
+    problems = check_ordering(broken)
     assert len(problems) == 1 and "mlflow-db-cluster" in problems[0] and "postgresql.cnpg.io" in problems[0]

@@ -8,21 +8,21 @@ import pytest
 import yaml
 
 from apps.contracts import PREDICTION_MEASUREMENT
-from harness.run import Evaluation
-from tests.program.conftest import STACKS
-from tests.program.resources import (
+from harness.graph import comes_after
+from harness.query import (
     CONFIGMAP,
     SECRET,
     clusters_with_role,
-    comes_after,
+    config_value,
     core_cluster,
     one,
     plain,
     release_values,
     releases,
     secret_data,
-    stack_config,
 )
+from harness.run import Evaluation
+from tests.program.conftest import STACKS
 
 JOB = "kubernetes:batch/v1:Job"
 
@@ -38,7 +38,7 @@ def test_influxdb_is_a_pinned_2x_image_with_its_secrets_from_an_existing_secret(
     assert admin["existingSecret"] == "influxdb-auth"
     assert "password" not in admin and "token" not in admin
     assert set(secret_data(evaluation, "influxdb-auth", "influxdb")) == {"admin-password", "admin-token"}
-    configured = stack_config(evaluation, "influxdb") or {}
+    configured = config_value(evaluation, "influxdb") or {}
     assert admin["retention_policy"] == configured.get("retention", "30d")
     assert admin["bucket"] == "predictions"
 

@@ -13,7 +13,7 @@ from pulumi_policy import (
     StackValidationArgs,
 )
 
-from harness.checks import manifest
+from harness.query import manifest
 from harness.run import Evaluation
 from policy.pack import policies
 from policy.rules import PLATFORM, RESOURCE_RULES, capacity_violations, containers

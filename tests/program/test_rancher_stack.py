@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.checks import check_no_plaintext_secrets, check_providers, is_secret
-from harness.run import TEST_SECRET_PREFIX, Evaluation, evaluate
+from harness.checks.providers import check_providers
+from harness.checks.secrets import check_no_plaintext_secrets
+from harness.run import TEST_SECRET_PREFIX, Evaluation, evaluate, is_secret
 from tests.support.fake_rancher import FakeRancher, fake_kubeconfig
 from tests.support.stacks import core_cluster, edge_site, write_stack
 

@@ -8,11 +8,15 @@ import jsonschema
 import pytest
 import yaml
 
-from harness.checks import ALL_CHECKS, CHECKS_NEEDING_SHARED, SHARED, crd_schemas, manifest
+from harness.checks import ALL_CHECKS
+from harness.checks.custom_resources import crd_schemas
+from harness.graph import waits_for
+from harness.paths import SHARED
+from harness.query import manifest, named, on_cluster
 from harness.run import Evaluation, evaluate
 from infra import catalog
 from tests.conftest import needs_shared
-from tests.support.graph import named, on_cluster, waits_for
+from tests.program.known_gaps import unexpected_problems
 from tests.support.stacks import core_cluster, edge_site, write_stack
 
 JOB = "kubernetes:batch/v1:Job"
@@ -112,9 +116,7 @@ def test_a_site_profile_overrides_the_stacks(waves_stack: Evaluation) -> None:
 
 @pytest.mark.parametrize("check", sorted(ALL_CHECKS))
 def test_the_waves_stack_passes_every_check(waves_stack: Evaluation, check: str) -> None:
-    if check in CHECKS_NEEDING_SHARED and not SHARED.is_dir():
-        pytest.skip(f"no shared data folder at {SHARED}")
-    assert ALL_CHECKS[check](waves_stack) == []
+    assert unexpected_problems(check, waves_stack) == []
 
 
 @pytest.fixture(scope="module")
@@ -167,9 +169,7 @@ def test_fleet_yaml_partitions_the_rollout_by_wave_as_the_bundle_crd_allows(flee
 
 @pytest.mark.parametrize("check", sorted(ALL_CHECKS))
 def test_the_fleet_stack_passes_every_check(fleet_stack: Evaluation, check: str) -> None:
-    if check in CHECKS_NEEDING_SHARED and not SHARED.is_dir():
-        pytest.skip(f"no shared data folder at {SHARED}")
-    assert ALL_CHECKS[check](fleet_stack) == []
+    assert unexpected_problems(check, fleet_stack) == []
 
 
 def test_paused_sites_are_refused_in_fleet_mode(tmp_path: Path) -> None:

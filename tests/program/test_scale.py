@@ -9,9 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from harness.checks import ALL_CHECKS, CHECKS_NEEDING_SHARED, SHARED
+from harness.checks import ALL_CHECKS
+from harness.graph import waits_for
+from harness.query import named, on_cluster
 from harness.run import Evaluation, evaluate
-from tests.support.graph import named, on_cluster, waits_for
+from tests.program.known_gaps import unexpected_problems
 from tests.support.stacks import core_cluster, many_sites, write_stack
 
 SITES, WAVES = 100, 4
@@ -50,6 +52,4 @@ def test_the_last_wave_waits_for_every_gate(hundred: Evaluation) -> None:
 
 @pytest.mark.parametrize("check", sorted(ALL_CHECKS))
 def test_a_hundred_sites_pass_every_check(hundred: Evaluation, check: str) -> None:
-    if check in CHECKS_NEEDING_SHARED and not SHARED.is_dir():
-        pytest.skip(f"no shared data folder at {SHARED}")
-    assert ALL_CHECKS[check](hundred) == []
+    assert unexpected_problems(check, hundred) == []

@@ -8,17 +8,15 @@ from pathlib import Path
 import pytest
 import yaml
 
-from harness.checks import ALL_CHECKS, HELM_RELEASE, unwrap_secrets
+from harness.graph import waits_for
+from harness.query import HELM_RELEASE, named, releases, unwrap_secrets
 from harness.run import Evaluation, Recorded, evaluate, stack_path
 from infra.components.dashboards import DASHBOARD_DIR
+from tests.program.known_gaps import every_unexpected_problem
 
 KNATIVE_SERVING = "kubernetes:operator.knative.dev/v1beta1:KnativeServing"
 PROMETHEUS_RULE = "kubernetes:monitoring.coreos.com/v1:PrometheusRule"
 SECRET = "kubernetes:core/v1:Secret"
-
-
-def releases(evaluation: Evaluation, chart: str) -> list[Recorded]:
-    return [r for r in evaluation.of_type(HELM_RELEASE) if str(r.inputs["chart"]).rsplit("/", 1)[-1] == chart]
 
 
 def one(items: list[Recorded]) -> Recorded:
@@ -26,19 +24,10 @@ def one(items: list[Recorded]) -> Recorded:
     return items[0]
 
 
-def named(evaluation: Evaluation, name: str) -> Recorded:
-    return one([r for r in evaluation.resources if r.name == name])
-
-
 def upstream(evaluation: Evaluation, resource: Recorded) -> set[str]:
     """Names of everything a resource waits for, directly or through what it waits for."""
-    by_urn, seen, todo = evaluation.by_urn(), set(), list(resource.dependencies)
-    while todo:
-        urn = todo.pop()
-        if urn not in seen:
-            seen.add(urn)
-            todo.extend(by_urn[urn].dependencies if urn in by_urn else ())
-    return {by_urn[urn].name for urn in seen if urn in by_urn}
+    by_urn = evaluation.by_urn()
+    return {by_urn[urn].name for urn in waits_for(evaluation, resource)}
 
 
 @pytest.mark.parametrize(("stack", "mode"), [("dev", "Standard"), ("testing", "Standard"), ("edge", "Knative")])
@@ -167,7 +156,7 @@ def stack_with_receivers(tmp_path: Path, secrets: list[str]) -> Path:
 def test_alert_receivers_become_a_secret_alertmanager_reads(tmp_path: Path) -> None:
     evaluation = evaluate("dev", stack_file=stack_with_receivers(tmp_path, ["alertSecretHook", "alertSecretMail"]))
     assert evaluation.error is None, evaluation.error
-    assert {name: check(evaluation) for name, check in ALL_CHECKS.items()} == {name: [] for name in ALL_CHECKS}
+    assert every_unexpected_problem(evaluation) == {}
     secret = one([r for r in evaluation.of_type(SECRET) if r.name.endswith("-alertmanager-config")])
     config = yaml.safe_load(unwrap_secrets(secret.inputs["stringData"], placeholder=None)["alertmanager.yaml"])
     receivers = {r["name"]: r for r in config["receivers"]}
@@ -214,7 +203,7 @@ def test_kserve_on_edge_clusters_with_a_reachable_store_and_configured_credentia
     path.write_text(yaml.safe_dump(document))
     evaluation = evaluate("edge", stack_file=path)
     assert evaluation.error is None, evaluation.error
-    assert {name: check(evaluation) for name, check in ALL_CHECKS.items()} == {name: [] for name in ALL_CHECKS}
+    assert every_unexpected_problem(evaluation) == {}
     secrets = [r for r in evaluation.of_type(SECRET) if r.name.endswith("-kserve-s3-secret")]
     assert sorted(r.name for r in secrets) == ["edge-a-kserve-s3-secret", "edge-b-kserve-s3-secret"]
     for secret in secrets:

@@ -87,3 +87,22 @@ def test_kubeconfig_or_rancher_not_both() -> None:
 def test_secret_keys_never_enter_the_plain_model() -> None:
     config = parse_stack_config({**raw(), "grafanaAdminPassword": "not-part-of-the-model"}, "lab")
     assert "not-part-of-the-model" not in config.model_dump_json()
+
+
+def test_text_is_not_a_number_or_a_boolean() -> None:
+    nodes = {"core": {"count": "3", "cpu": 8, "memoryGb": 16}, "edge": {"count": 2, "cpu": 4, "memoryGb": 8}}
+    message = error_of(raw(clusters=[{**CLUSTER, "nodes": nodes}], vehicleApi={"persistence": "yes"}))
+    assert "success6g-edge:clusters[0].nodes.core.count: Input should be a valid integer, got the text '3'" in message
+    assert "success6g-edge:vehicleApi.persistence: Input should be a valid boolean, got the text 'yes'" in message
+
+
+def test_a_repeated_cluster_name_is_reported_at_its_key_path() -> None:
+    other = {**CLUSTER, "role": "edge", "nodes": {"edge": {"count": 1, "cpu": 4, "memoryGb": 8}}}
+    message = error_of(raw(clusters=[CLUSTER, {**other, "name": "pi"}, other]))
+    assert "success6g-edge:clusters[2].name: 'lab' is already the name of clusters[0]" in message
+
+
+def test_a_site_model_version_needs_a_registry_uri() -> None:
+    message = error_of(raw(clusters=[{**CLUSTER, "modelVersion": "3"}], worker={"modelUri": "/models/condition"}))
+    assert "success6g-edge:clusters[0].modelVersion: a model version needs worker.modelUri" in message
+    assert "modelVersion" in error_of(raw(clusters=[{**CLUSTER, "modelVersion": "latest"}]))

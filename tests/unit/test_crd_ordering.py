@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from harness.checks import ALL_CHECKS
-from harness.ordering import check_ordering
+from harness.checks.ordering import check_ordering
 from harness.run import Evaluation, Recorded
 from infra import catalog
 

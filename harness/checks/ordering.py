@@ -1,24 +1,22 @@
 """Is every object created after what it needs? CRDs before their custom resources, namespaces before their
-objects, and some charts before others.
-
-The order Pulumi creates resources in follows the recorded graph: a resource
-waits for its dependencies (a dependency on a component is recorded as its
-children) and for its parent (a child is registered once its parent's URN is
-known, which for a custom resource means once it exists, and for a component
-once the component's own dependencies exist). So "B comes after A" means A is
-reachable from B through dependencies and parents.
-"""
+objects, and some charts before others (what "before" means: harness/graph.py)."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable
-
-from harness.checks import HELM_RELEASE, cluster_of, is_custom_object, parse_type
+from harness.graph import Graph
+from harness.query import (
+    NAMESPACE,
+    cluster_of,
+    config_value,
+    is_custom_object,
+    name_of,
+    namespace_of,
+    parse_type,
+    release_chart,
+)
 from harness.run import Evaluation, Recorded
 from infra import catalog
 
-NAMESPACE = "kubernetes:core/v1:Namespace"
 MANIFEST_TYPES = frozenset({"kubernetes:yaml/v2:ConfigFile", "kubernetes:yaml:ConfigFile"})
 # Namespaces every cluster has; fleet-default is Rancher's, on its management cluster (the fleet rollout mode).
 SYSTEM_NAMESPACES = frozenset({"default", "kube-system", "kube-public", "kube-node-lease", "fleet-default"})
@@ -44,16 +42,6 @@ CHART_ORDER: tuple[tuple[str, str], ...] = (
 )
 
 
-def _chart_names() -> dict[tuple[str, str], str]:
-    return {(chart.oci or chart.name, chart.version): chart.name for chart in catalog.CHARTS.values()}
-
-
-def release_chart(resource: Recorded) -> str | None:
-    if resource.type != HELM_RELEASE:
-        return None
-    return _chart_names().get((resource.inputs.get("chart"), resource.inputs.get("version")))
-
-
 def installed_groups(resource: Recorded) -> tuple[str, ...]:
     """The API groups whose CRDs this release or manifest installs (from the catalog)."""
     chart = release_chart(resource)
@@ -69,57 +57,18 @@ def installed_groups(resource: Recorded) -> tuple[str, ...]:
 def preinstalled_groups(evaluation: Evaluation) -> frozenset[str]:
     """Groups the clusters bring themselves: Gateway API unless the program installs it; Fleet's on Rancher's
     management cluster (Rancher installs Fleet), where the fleet rollout mode writes its objects."""
-    gateway = json.loads(evaluation.config.get("success6g-edge:gateway", "{}") or "{}")
-    rollout = json.loads(evaluation.config.get("success6g-edge:rollout", "{}") or "{}")
+    gateway = config_value(evaluation, "gateway") or {}
+    rollout = config_value(evaluation, "rollout") or {}
     groups = set() if gateway.get("installGatewayApiCrds") else {GATEWAY_API_GROUP}
     if rollout.get("mode") == "fleet":
         groups.add(FLEET_GROUP)
     return frozenset(groups)
 
 
-class Graph:
-    def __init__(self, resources: Iterable[Recorded]) -> None:
-        self.by_urn = {resource.urn: resource for resource in resources}
-        self._before: dict[str, frozenset[str]] = {}
-
-    def predecessors(self, resource: Recorded) -> set[str]:
-        found = {urn for urn in resource.dependencies if urn in self.by_urn}
-        if resource.parent in self.by_urn:
-            found.add(resource.parent)
-        return found
-
-    def before(self, urn: str) -> frozenset[str]:
-        """Every URN created before this one (transitively)."""
-        if urn in self._before:
-            return self._before[urn]
-        seen: set[str] = set()
-        stack = list(self.predecessors(self.by_urn[urn]))
-        while stack:
-            current = stack.pop()
-            if current in seen:
-                continue
-            seen.add(current)
-            if current in self._before:
-                seen |= self._before[current]
-                continue
-            stack.extend(self.predecessors(self.by_urn[current]))
-        self._before[urn] = frozenset(seen)
-        return self._before[urn]
-
-
-def _namespace_of(resource: Recorded) -> str | None:
-    if resource.type == HELM_RELEASE:
-        value = resource.inputs.get("namespace")
-    else:
-        value = (resource.inputs.get("metadata") or {}).get("namespace")
-    return value if isinstance(value, str) and value else None
-
-
 def check_ordering(evaluation: Evaluation) -> list[str]:
     graph = Graph(evaluation.resources)
     preinstalled = preinstalled_groups(evaluation)
-    namespaces = {(cluster_of(evaluation, r), (r.inputs.get("metadata") or {}).get("name")): r.urn
-                  for r in evaluation.resources if r.type == NAMESPACE}
+    namespaces = {(cluster_of(evaluation, r), name_of(r)): r.urn for r in evaluation.resources if r.type == NAMESPACE}
     releases: dict[tuple[str, str], list[str]] = {}
     for resource in evaluation.resources:
         chart = release_chart(resource)
@@ -151,7 +100,7 @@ def _crd_problems(resource: Recorded, before: frozenset[str], graph: Graph, prei
 
 def _namespace_problems(resource: Recorded, cluster: str, before: frozenset[str],
                         namespaces: dict[tuple[str, str], str]) -> list[str]:
-    name = _namespace_of(resource)
+    name = namespace_of(resource)
     if name is None or name in SYSTEM_NAMESPACES:
         return []
     namespace_urn = namespaces.get((cluster, name))
