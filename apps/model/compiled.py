@@ -22,6 +22,8 @@ import importlib.metadata
 import logging
 import os
 import platform
+import subprocess
+import sys
 import tempfile
 import threading
 from collections.abc import Sequence
@@ -79,12 +81,14 @@ def artefact_name(booster_text: str) -> str:
     return f"{digest}-{platform.machine().lower()}-{versions}.o"
 
 
-def compile_booster(booster: lgb.Booster, search: Sequence[Path], write_to: Path | None) -> CompiledBooster:
+def compile_booster(booster: lgb.Booster, search: Sequence[Path], write_to: Path | None,
+                    text: str | None = None) -> CompiledBooster:
     """The booster as native code: loaded from the first search folder holding its artefact, else compiled
-    (and written to write_to when given, so the next start only loads it)."""
+    (and written to write_to when given, so the next start only loads it). `text`: the booster's text as
+    its artefact is named (default: booster.model_to_string())."""
     import lleaves
 
-    text = booster.model_to_string()
+    text = booster.model_to_string() if text is None else text
     name = artefact_name(text)
     cached = next((folder / name for folder in search if (folder / name).is_file()), None)
     target = cached or (write_to / name if write_to is not None else None)
@@ -155,6 +159,19 @@ def compile_model(model: ConditionModel, search: Sequence[Path], write_to: Path 
     return CompiledBoosters(cross=compile_each(model.cross), impute=compile_each(model.impute))
 
 
+def compile_in_child(model: ConditionModel, write_to: Path) -> None:
+    """Compile the model's boosters into write_to in a child process: lleaves builds its LLVM IR in Python,
+    which in a thread would hold the worker's GIL for most of a minute; a child has its own (and, on a
+    2-core node, the other core)."""
+    with tempfile.TemporaryDirectory(prefix="s6g-booster-sources-") as sources:
+        for i, booster in enumerate([*model.cross, *model.impute]):
+            (Path(sources) / f"{i:02d}.txt").write_text(booster.model_to_string())
+        result = subprocess.run([sys.executable, "-m", "apps.model.precompile", "--sources", sources,
+                                 "--into", str(write_to)], capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise RuntimeError(f"the compiling child process failed (exit {result.returncode}): {result.stderr[-2000:]}")
+
+
 def all_cached(model: ConditionModel, search: Sequence[Path]) -> bool:
     """True if every booster's artefact for this machine is already in one of the search folders."""
     return all(any((folder / artefact_name(booster.model_to_string())).is_file() for folder in search)
@@ -165,27 +182,31 @@ def use_compiled(model: ConditionModel, search: Sequence[Path], write_to: Path |
                  background: bool) -> threading.Thread | None:
     """Give the model its native-code boosters; LightGBM keeps predicting until they are all ready.
 
-    Artefacts found in `search` load at once (~0.01 s a booster). Anything to compile (seconds a booster,
-    minutes for a model) runs in a daemon thread when `background`, so a worker serves from its first
-    second and its liveness probe keeps passing; the returned thread is joined by callers that want to
-    wait (tests, benchmarks). Without lleaves, or if compiling fails, the model stays on LightGBM.
+    Artefacts found in `search` load in ~0.01 s a booster. What is missing is compiled (seconds a booster,
+    about a minute for a model) into `write_to`. With `background`, all of it happens in a daemon thread
+    (the compiling itself in a child process) that swaps the compiled boosters in when every one is ready,
+    so a worker starts as fast as without them and serves from its first second; the thread is returned
+    for callers that want to wait (tests, benchmarks). Without lleaves, or if compiling fails, the model
+    stays on LightGBM.
     """
-    if not lleaves_available():
-        log.warning("lleaves is not installed: predicting with LightGBM (about 4x the CPU)")
-        return None
 
     def attach() -> None:
+        if not lleaves_available():
+            log.warning("lleaves is not installed: predicting with LightGBM (about 4x the CPU)")
+            return
         try:
-            model.compiled = compile_model(model, search, write_to)
+            if background and write_to is not None and not all_cached(model, search):
+                log.info("compiling the model's boosters for %s into %s", platform.machine(), write_to)
+                compile_in_child(model, write_to)  # then every artefact is cached: loading them takes no time
+            model.compiled = compile_model(model, [*search, *([write_to] if write_to else [])], write_to)
         except Exception:  # a compiler failure must not stop predictions: LightGBM still serves
             log.exception("compiling the boosters failed: predicting with LightGBM")
             return
         log.info("predicting with native-code boosters (lleaves) for %s", platform.machine())
 
-    if not background or all_cached(model, search):
+    if not background:
         attach()
         return None
-    log.info("compiling the model's boosters for %s in the background (cache: %s)", platform.machine(), write_to)
     thread = threading.Thread(target=attach, name="compile-boosters", daemon=True)
     thread.start()
     return thread

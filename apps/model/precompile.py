@@ -13,7 +13,9 @@ import platform
 import sys
 from pathlib import Path
 
-from apps.model.compiled import COMPILED_FOLDER, compile_model, lleaves_available
+import lightgbm as lgb
+
+from apps.model.compiled import COMPILED_FOLDER, compile_booster, compile_model, lleaves_available
 from apps.model.condition import ConditionModel
 
 
@@ -21,11 +23,20 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m apps.model.precompile",
                                      description="Compile a saved model's boosters for this machine's architecture "
                                                  f"into <model folder>/{COMPILED_FOLDER}/ (publish them with it).")
-    parser.add_argument("model", type=Path, help="a folder written by ConditionModel.save (holding model.json)")
+    parser.add_argument("model", type=Path, nargs="?", help="a folder written by ConditionModel.save (model.json)")
+    parser.add_argument("--sources", type=Path, help=argparse.SUPPRESS)  # the worker's child: booster texts ...
+    parser.add_argument("--into", type=Path, help=argparse.SUPPRESS)  # ... compiled into this cache folder
     args = parser.parse_args(argv)
     if not lleaves_available():
         print("error: lleaves is not installed (the 'apps' extra installs it)", file=sys.stderr)
         return 2
+    if args.sources is not None and args.into is not None:
+        for source in sorted(args.sources.glob("*.txt")):
+            text = source.read_text()
+            compile_booster(lgb.Booster(model_str=text), [args.into], args.into, text=text)
+        return 0
+    if args.model is None:
+        parser.error("the model folder is required")
     try:
         model = ConditionModel.load(args.model)
     except (FileNotFoundError, ValueError) as error:

@@ -87,7 +87,9 @@ def test_without_lleaves_the_model_predicts_with_lightgbm(tiny_model: ConditionM
     monkeypatch.setattr(compiled, "lleaves_available", lambda: False)
     model = dataclasses.replace(tiny_model, compiled=None)
     with caplog.at_level(logging.WARNING, logger="s6g.model"):
-        assert use_compiled(model, [tmp_path], tmp_path, background=True) is None
+        thread = use_compiled(model, [tmp_path], tmp_path, background=True)
+        assert thread is not None
+        thread.join(60)
     assert model.compiled is None and "lleaves is not installed" in caplog.text
     matrix = real_rows(drives)[:300]
     np.testing.assert_array_equal(model.predict(matrix).reconstructed, tiny_model.predict(matrix).reconstructed)
