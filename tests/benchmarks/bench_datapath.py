@@ -62,11 +62,13 @@ class Figures:
     core_share: float = math.nan  # the worker's CPU seconds per second of the run
     runqueue_wait_s: float = math.nan  # seconds the worker's main thread was runnable but waited for a CPU
     run_s: float = math.nan  # from the injection's start to the last point (or the drain limit)
+    injection_s: float = math.nan  # how long the injector took to send `sent` samples (real time: --seconds)
 
     def show(self) -> str:
         others = ", ".join(f"{name} {cpu_s:.1f} CPU s ({cpu_s / max(self.sent, 1) * 1000:.3f} per 1,000)"
                            for name, cpu_s in self.others_cpu_s.items())
-        text = (f"{self.name}: {self.written}/{self.sent} samples predicted ({self.sent - self.written} lost or not "
+        text = (f"{self.name}: offered {self.sent / self.injection_s:,.0f} samples/s (the injector sent {self.sent} "
+                f"in {self.injection_s:.0f} s); {self.written}/{self.sent} samples predicted ({self.sent - self.written} lost or not "
                 f"predicted in time), {self.per_second:,.0f} predictions/s sustained, latency p50 {self.p50_ms:.1f} ms "
                 f"p99 {self.p99_ms:.1f} ms, {self.cpu_per_1000:.3f} CPU s per 1,000 predictions, "
                 f"peak RSS {self.peak_rss_mb:.0f} MB\n  the worker ran {self.core_share:.2f} of a core on average; its main "
@@ -90,14 +92,15 @@ def children_cpu_s() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def run_injection(redis: RedisServer, args: argparse.Namespace, sink: str) -> tuple[int, float]:
-    """(samples sent, the injector's CPU seconds): its whole run, counted once it has been waited for."""
-    before = children_cpu_s()
+def run_injection(redis: RedisServer, args: argparse.Namespace, sink: str) -> tuple[int, float, float]:
+    """(samples sent, the injector's CPU seconds, its wall seconds): its whole run, counted once waited for.
+    A starved injector sends slower than real time: the rate offered is sent / wall seconds."""
+    before, started = children_cpu_s(), time.monotonic()
     injector = inject(redis, args.vehicles, args.seconds, sink)
     out, err = injector.communicate()
     if injector.returncode != 0:
         raise SystemExit(f"the injector failed ({injector.returncode}): {err}")
-    return int(out.split()[1]), children_cpu_s() - before  # "sent N samples in ..."
+    return int(out.split()[1]), children_cpu_s() - before, time.monotonic() - started  # "sent N samples in ..."
 
 
 def wait_drained(recorder: InfluxRecorder, expected: int, stall_s: float, limit_s: float) -> None:
@@ -161,7 +164,7 @@ def bench_stream(args: argparse.Namespace, redis: RedisServer, model_uri: str, f
 
             samplers = [UsageSampler(worker.process.pid), UsageSampler(redis.process.pid)]  # type: ignore[union-attr]
             backlog_sampler, own_before = Sampler(backlog, 1.0), own_cpu_s()
-            sent, injector_cpu_s = run_injection(redis, args, "stream")
+            sent, injector_cpu_s, injection_s = run_injection(redis, args, "stream")
             wait_drained(recorder, sent, stall_s=15, limit_s=args.drain_limit)
             (worker_cpu_s, worker_rss, worker_wait_s), (redis_cpu_s, _, _) = (s.stop() for s in samplers)
             backlog_sampler.stop()
@@ -175,7 +178,7 @@ def bench_stream(args: argparse.Namespace, redis: RedisServer, model_uri: str, f
                                 "recorder (+ the benchmark's threads)": recorder_cpu_s}
         figures.backlog = backlog_every(backlog_sampler.samples, 10.0)
         figures.load, figures.core_share, figures.runqueue_wait_s = load_average(), worker_cpu_s / run_s, worker_wait_s
-        figures.run_s = run_s
+        figures.run_s, figures.injection_s = run_s, injection_s
         return figures
 
 
@@ -194,7 +197,7 @@ def bench_seed(args: argparse.Namespace, redis: RedisServer, model_uri: str, fol
                 time.sleep(0.1)
             samplers = [UsageSampler(seed.pid), UsageSampler(redis.process.pid)]  # type: ignore[union-attr]
             own_before = own_cpu_s()
-            sent, injector_cpu_s = run_injection(redis, args, "pubsub")
+            sent, injector_cpu_s, injection_s = run_injection(redis, args, "pubsub")
             wait_drained(recorder, sent, stall_s=5, limit_s=args.drain_limit)
             (seed_cpu_s, seed_rss, seed_wait_s), (redis_cpu_s, _, _) = (s.stop() for s in samplers)
             recorder_cpu_s = own_cpu_s() - own_before
@@ -208,7 +211,7 @@ def bench_seed(args: argparse.Namespace, redis: RedisServer, model_uri: str, fol
         figures.others_cpu_s = {"injector": injector_cpu_s, "redis-server": redis_cpu_s,
                                 "recorder (+ the benchmark's threads)": recorder_cpu_s}
         figures.load, figures.core_share, figures.runqueue_wait_s = load_average(), seed_cpu_s / run_s, seed_wait_s
-        figures.run_s = run_s
+        figures.run_s, figures.injection_s = run_s, injection_s
         return figures
 
 
