@@ -25,7 +25,7 @@ def run(*args: str, timeout_s: float = 600) -> str:
 def test_bench_datapath_reports_both_designs_and_the_stage_table(redis_server: RedisServer, trained_model: str) -> None:
     out = run("tests.benchmarks.bench_datapath", "--vehicles", "4", "--seconds", "4", "--model-uri", trained_model,
               "--drain-limit", "30", "--stage-batches", "2")
-    ours = re.search(r"\(this project\): (\d+)/(\d+) samples predicted \((\d+) lost", out)
+    ours = re.search(r"\(this project\): offered .*?; (\d+)/(\d+) samples predicted \((\d+) lost", out)
     assert ours and int(ours[1]) == int(ours[2]) > 4 and ours[3] == "0", out
     assert "SEED BASELINE" in out and "ratio (this project / seed)" in out
     assert out.count("apart from the worker: injector") == 2 and "load average" in out
