@@ -17,7 +17,10 @@ COPY pyproject.toml uv.lock ./
 RUN uv sync --frozen --no-dev --extra apps --no-install-project
 
 FROM python:3.11.14-slim-bookworm AS runtime
-# LightGBM's wheel links against OpenMP's runtime
+# LightGBM's wheel links against OpenMP's runtime. lleaves compiles the boosters at the worker's first load
+# with llvmlite's own LLVM (in its amd64 and aarch64 wheels): no C compiler needed; llvmlite links only
+# libstdc++6 and zlib1g, which the Debian base already has (apt depends on them). Compiled boosters are
+# cached in /tmp (an emptyDir in the pod), so a restarted container loads them in well under a second.
 RUN apt-get update \
     && apt-get install -y --no-install-recommends "libgomp1=12.2.0-14+deb12u1" \
     && rm -rf /var/lib/apt/lists/*

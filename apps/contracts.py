@@ -173,14 +173,14 @@ class PredictionPoint:
 
     def to_line_protocol(self) -> str:
         tags = ",".join(
-            f"{key}={_escape_tag(value)}"
+            f"{key}={escape_tag(value)}"
             for key, value in (("model_version", self.model_version), ("site", self.site), ("vehicle", self.vehicle_id))
         )
-        field_text = ",".join(f"{_escape_tag(k)}={float(v)!r}" for k, v in sorted(self.fields.items()))
-        return f"{PREDICTION_MEASUREMENT},{tags} {field_text} {self.sample_time_ns}"
+        return f"{PREDICTION_MEASUREMENT},{tags} {field_text(self.fields)} {self.sample_time_ns}"
 
 
-def _escape_tag(value: str) -> str:
+def escape_tag(value: str) -> str:
+    """A tag key, tag value or field key in line protocol."""
     return value.replace("\\", "\\\\").replace(",", "\\,").replace("=", "\\=").replace(" ", "\\ ")
 
 
@@ -199,3 +199,19 @@ def alias_uri(name: str = MODEL_NAME, alias: str = SERVING_ALIAS) -> str:
 def serving_location(name: str = MODEL_NAME, alias: str = SERVING_ALIAS) -> str:
     """The S3 folder holding the MLflow model folder of the version the alias names."""
     return f"s3://{SERVING_BUCKET}/{name}/{alias}"
+
+
+def field_text(fields: dict[str, float]) -> str:
+    """A point's fields in line protocol, in name order, every value a float (`repr` round-trips it exactly)."""
+    escaped, parts = _ESCAPED_FIELD_KEYS, []
+    for name in sorted(fields):
+        key = escaped.get(name)
+        if key is None:  # the same few dozen names in every point: escaped once (a plain dict: the hot path)
+            key = escape_tag(name)
+            if len(escaped) < 4096:
+                escaped[name] = key
+        parts.append(f"{key}={float(fields[name])!r}")
+    return ",".join(parts)
+
+
+_ESCAPED_FIELD_KEYS: dict[str, str] = {}

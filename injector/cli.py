@@ -42,7 +42,7 @@ from typing import TextIO
 from apps.idneo import Drive, DriveFormatError, find_drives, read_drive
 from apps.redisconn import RedisSetupError, RedisTarget, connection_kwargs, target_from_env
 from injector.link import Link, RedisGone, ReplayFailure
-from injector.replay import count_sends, drive_samples, plan_vehicles, schedule
+from injector.replay import count_sends, drive_samples, plan_vehicles, schedule, spread_starts
 from injector.sender import Progress, Sender
 from injector.sinks import SINK_NAMES, make_sink
 
@@ -145,6 +145,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--window", type=parse_duration, default=1.0, metavar="DURATION",
                         help="readings within one window form one sample (default 1s)")
     parser.add_argument("--duration", type=parse_duration, metavar="DURATION", help="replay at most this much of each drive")
+    parser.add_argument("--spread-starts", action="store_true",
+                        help="start each vehicle at a different point of its drive (default: all at the start)")
     parser.add_argument("--pipeline", type=positive_int, default=500, help="samples per pipelined write (default 500)")
     parser.add_argument("--start", type=parse_start, metavar="TIME",
                         help="the replay's time origin: ISO-8601 with offset or epoch seconds (default: now)")
@@ -259,6 +261,8 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr
         print(f"{PROG}: error: {error}", file=stderr)
         return EXIT_USAGE
     vehicles = plan_vehicles(args.vehicles, len(drives), args.window, args.vehicle_prefix)
+    if args.spread_starts:
+        vehicles = spread_starts(vehicles, samples_by_drive, args.duration)
     sinks = [make_sink(name, args.maxlen) for name in dict.fromkeys(args.sink or ["stream"])]
 
     def log(message: str) -> None:

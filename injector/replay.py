@@ -17,6 +17,8 @@ Many vehicles: vehicle i replays drive i mod D, shifted by i/N of a window so th
 sends evenly instead of all sending at once. Handover: with E endpoints, vehicle i is attached to endpoint
 (i + floor(t / handover_every)) mod E at drive time t, so vehicles start spread over the nodes and each
 moves to the next node every `handover_every` seconds (no handover: it stays on node i mod E).
+With `--spread-starts` vehicle i starts at a different point of its drive (`spread_starts`), so vehicles
+replaying the same drive do not send the same values at the same time.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from __future__ import annotations
 import heapq
 import math
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from apps.idneo import Drive
 
@@ -41,6 +43,7 @@ class Vehicle:
     vehicle_id: str
     drive_index: int
     offset_s: float  # shift of this vehicle's whole replay, in [0, window_s)
+    start_s: float = 0.0  # where in its drive the vehicle starts (drive time); see spread_starts
 
 
 @dataclass(frozen=True)
@@ -87,6 +90,21 @@ def plan_vehicles(count: int, drives: int, window_s: float, prefix: str = "vehic
     ]
 
 
+GOLDEN = (math.sqrt(5) - 1) / 2  # consecutive vehicles land far apart in their drives, evenly over many
+
+
+def spread_starts(vehicles: Sequence[Vehicle], samples_by_drive: Sequence[Sequence[Sample]],
+                  limit_s: float | None) -> list[Vehicle]:
+    """Vehicles starting at different points of their drives (as on a road, not in lock-step): vehicle i
+    starts at fraction (i x 0.618...) mod 1 of the part of its drive that leaves `limit_s` to replay."""
+    spread = []
+    for vehicle in vehicles:
+        samples = samples_by_drive[vehicle.drive_index]
+        room = max(0.0, samples[-1].offset_s - (limit_s or 0.0)) if samples else 0.0
+        spread.append(replace(vehicle, start_s=room * ((vehicle.index * GOLDEN) % 1.0)))
+    return spread
+
+
 def attached_endpoint(vehicle: Vehicle, due_s: float, endpoints: int, handover_every_s: float | None) -> int:
     """Index of the endpoint (edge node) the vehicle is attached to at drive time due_s."""
     hops = 0 if not handover_every_s else math.floor(due_s / handover_every_s)
@@ -100,9 +118,12 @@ def schedule(
 
     def one_vehicle(vehicle: Vehicle) -> Iterator[tuple[float, int, Send]]:
         for sample in samples_by_drive[vehicle.drive_index]:
-            if limit_s is not None and sample.offset_s >= limit_s:
+            drive_s = sample.offset_s - vehicle.start_s
+            if drive_s < 0:
+                continue
+            if limit_s is not None and drive_s >= limit_s:
                 return
-            due = vehicle.offset_s + sample.offset_s
+            due = vehicle.offset_s + drive_s
             yield due, vehicle.index, Send(due, vehicle, sample)
 
     for _, _, send in heapq.merge(*(one_vehicle(v) for v in vehicles)):
@@ -111,8 +132,8 @@ def schedule(
 
 def count_sends(vehicles: Sequence[Vehicle], samples_by_drive: Sequence[Sequence[Sample]], limit_s: float | None) -> int:
     """How many sends schedule() will yield (for the progress bar)."""
-    per_drive = [
-        len(samples) if limit_s is None else sum(1 for s in samples if s.offset_s < limit_s)
-        for samples in samples_by_drive
-    ]
-    return sum(per_drive[v.drive_index] for v in vehicles)
+    def sends(vehicle: Vehicle) -> int:
+        return sum(1 for s in samples_by_drive[vehicle.drive_index]
+                   if 0 <= s.offset_s - vehicle.start_s < (math.inf if limit_s is None else limit_s))
+
+    return sum(sends(v) for v in vehicles)

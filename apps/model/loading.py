@@ -15,10 +15,12 @@ Never imports mlflow or pulumi at import time (worker runtime code).
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from urllib.parse import urlparse
 
+from apps.model.compiled import COMPILED_FOLDER, node_cache, writable_folder
 from apps.model.condition import MANIFEST, ConditionModel
 
 ENDPOINT_VARIABLES = ("MLFLOW_S3_ENDPOINT_URL", "AWS_ENDPOINT_URL")
@@ -55,10 +57,32 @@ def load_model(uri: str | os.PathLike[str]) -> ConditionModel:
 
 
 def _load_downloaded(uri: str, download) -> ConditionModel:
-    # Boosters are read into memory by ConditionModel.load, so the download does not outlive this call.
+    # Boosters are read into memory by ConditionModel.load, so the download does not outlive this call;
+    # compiled boosters published with the model are kept in the node's cache (compiled_caches).
     with tempfile.TemporaryDirectory(prefix="vehicle-model-") as folder:
         download(Path(folder))
-        return ConditionModel.load(find_model_folder(Path(folder), uri))
+        found = find_model_folder(Path(folder), uri)
+        published = found / COMPILED_FOLDER
+        if published.is_dir() and (cache := writable_folder([node_cache()])) is not None:
+            for artefact in published.iterdir():
+                if not (cache / artefact.name).exists():
+                    shutil.copyfile(artefact, cache / artefact.name)
+        return ConditionModel.load(found)
+
+
+def compiled_caches(uri: str | os.PathLike[str]) -> tuple[list[Path], Path | None]:
+    """(folders to look for compiled boosters in, folder to write new ones to) for a model URI.
+
+    A local model keeps them beside it (`<model folder>/compiled/`, unless read-only); a downloaded one in
+    the node's cache, where load_model also put any published with it.
+    """
+    text = os.fspath(uri)
+    parsed = urlparse(text)
+    search = [node_cache()]
+    if parsed.scheme in ("", "file"):
+        folder = Path(parsed.path if parsed.scheme == "file" else text)
+        search.insert(0, find_model_folder(folder, text) / COMPILED_FOLDER)
+    return search, writable_folder(search)
 
 
 def s3_endpoint() -> str | None:

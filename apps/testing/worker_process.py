@@ -16,7 +16,8 @@ from apps.testing.redis_server import free_port
 
 
 class WorkerProcess:
-    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+    def __init__(self, env: dict[str, str], log_path: Path, python: str = sys.executable) -> None:
+        self.python = python  # another virtualenv's interpreter: e.g. one with only the image's packages
         self.metrics_port = free_port()
         self.env = {**os.environ, **env, "METRICS_PORT": str(self.metrics_port)}
         self.log_path = log_path
@@ -24,7 +25,7 @@ class WorkerProcess:
 
     def start(self) -> WorkerProcess:
         log = self.log_path.open("ab")
-        self.process = subprocess.Popen([sys.executable, "-m", "apps.worker"], env=self.env, stdout=log,
+        self.process = subprocess.Popen([self.python, "-m", "apps.worker"], env=self.env, stdout=log,
                                         stderr=subprocess.STDOUT)
         log.close()
         return self

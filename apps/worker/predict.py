@@ -7,7 +7,7 @@ with the reason; every other entry gets exactly one point, timestamped with its 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -15,24 +15,25 @@ import numpy as np
 
 from apps.contracts import (
     ALARM_FIELD,
+    PREDICTION_MEASUREMENT,
     SCORE_FIELD,
     SENSOR_NAMES,
-    ContractError,
-    Measurement,
-    PredictionPoint,
     contribution_field,
+    escape_tag,
+    field_text,
     reconstructed_field,
 )
 from apps.model.interface import ModelOutput, VehicleModel
+from apps.worker.decode import DecodedBatch, decode_batch
 from apps.worker.stream import DeadLetter, Entry
 
 
-class FeatureBuilder(Protocol):
-    """A vehicle's recent readings (the model package's VehicleHistory) and the feature row they give."""
+class FleetFeatureBuilder(Protocol):
+    """Every vehicle's recent readings (the model package's FleetHistory) and the feature rows they give."""
 
-    def observe(self, stamp_s: float, values: dict[str, float]) -> None: ...
+    def slots(self, vehicle_ids: Sequence[str]) -> np.ndarray: ...
 
-    def features(self, now_s: float | None = None) -> np.ndarray: ...
+    def observe_rows(self, slots: np.ndarray, stamps_s: np.ndarray, values: np.ndarray) -> np.ndarray: ...
 
 
 @dataclass
@@ -55,36 +56,37 @@ def point_fields(output: ModelOutput, row: int) -> dict[str, float]:
 
 
 class Predictor:
-    def __init__(self, model: VehicleModel, new_history: Callable[[], FeatureBuilder], site: str) -> None:
+    """Stage by stage, each over the whole batch: decode, history and features, the model, line protocol."""
+
+    def __init__(self, model: VehicleModel, new_history: Callable[[], FleetFeatureBuilder], site: str) -> None:
         self.model = model
-        self.new_history = new_history
+        self.history = new_history()
         self.site = site
-        self.histories: dict[str, FeatureBuilder] = {}
+        self._vehicle_tags: dict[str, str] = {}  # vehicle id -> its escaped tag, built once per vehicle
 
     def predict(self, entries: list[Entry]) -> PredictedBatch:
-        batch = PredictedBatch()
-        good: list[Measurement] = []
-        rows: list[np.ndarray] = []
-        for entry_id, fields in entries:
-            try:
-                measurement = Measurement.from_fields(fields)
-            except ContractError as error:
-                batch.dead.append(DeadLetter(entry_id, fields, str(error)))
-                continue
-            history = self.histories.get(measurement.vehicle_id)
-            if history is None:
-                history = self.histories[measurement.vehicle_id] = self.new_history()
-            stamp_s = measurement.sample_time_ns / 1e9
-            history.observe(stamp_s, measurement.values)
-            rows.append(history.features(stamp_s))
-            good.append(measurement)
-            batch.entry_ids.append(entry_id)
-        if not good:
+        decoded = decode_batch(entries)
+        batch = PredictedBatch(entry_ids=decoded.entry_ids, sample_times_ns=decoded.sample_times_ns, dead=decoded.dead)
+        if not decoded.entry_ids:
             return batch
-        output: ModelOutput = self.model.predict(np.vstack(rows))
-        for i, measurement in enumerate(good):
-            point = PredictionPoint(measurement.vehicle_id, self.site, self.model.version, measurement.sample_time_ns,
-                                    point_fields(output, i))
-            batch.lines.append(point.to_line_protocol())
-            batch.sample_times_ns.append(measurement.sample_time_ns)
+        output = self.model.predict(self.features(decoded))
+        batch.lines = self.lines(decoded, output)
         return batch
+
+    def features(self, decoded: DecodedBatch) -> np.ndarray:
+        """(n, n_features) the row of each good entry, after observing it (and the batch's earlier entries)."""
+        stamps_s = np.asarray(decoded.sample_times_ns, dtype=np.int64) / 1e9
+        return self.history.observe_rows(self.history.slots(decoded.vehicle_ids), stamps_s, decoded.values)
+
+    def lines(self, decoded: DecodedBatch, output: ModelOutput) -> list[str]:
+        """One line per good entry; the same text as PredictionPoint.to_line_protocol, its tag prefix built once."""
+        tags = self._vehicle_tags
+        prefix = f"{PREDICTION_MEASUREMENT},model_version={escape_tag(self.model.version)},site={escape_tag(self.site)}"
+        lines = []
+        for i, (vehicle_id, sample_time_ns) in enumerate(zip(decoded.vehicle_ids, decoded.sample_times_ns)):
+            tag = tags.get(vehicle_id)
+            if tag is None:
+                tag = tags[vehicle_id] = escape_tag(vehicle_id)
+            fields = point_fields(output, i)
+            lines.append(f"{prefix},vehicle={tag} {field_text(fields)} {sample_time_ns}")
+        return lines

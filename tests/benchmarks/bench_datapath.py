@@ -2,31 +2,33 @@
 
     python -m tests.benchmarks.bench_datapath --vehicles 10000 --seconds 60
 
-N emulated vehicles at 1 Hz (one sample per 1 s window of the real drives) are replayed by the injector
-(`--speed 1`) into a real redis-server the benchmark starts; one worker turns them into prediction points
-written to the loopback recording InfluxDB server. Printed: sustained predictions per second, p50/p99
-latency from a sample entering Redis (its stream entry id) to its point being accepted, the worker's CPU
-seconds per 1,000 predictions and its peak RSS.
+N emulated vehicles at 1 Hz (one sample per 1 s window of the real drives, each vehicle starting at a
+different point of its drive: distinct rows in every batch, as on a road) are replayed by the injector
+(`--speed 1 --spread-starts`) into a real redis-server the benchmark starts; one worker turns them into
+prediction points written to the loopback recording InfluxDB server. Printed: sustained predictions per
+second, p50/p99 latency from a sample entering Redis (its stream entry id) to its point being accepted,
+the worker's CPU seconds per 1,000 predictions and peak RSS, lost points, the CPU of the injector, Redis
+and the recorder apart from the worker's, the backlog over the run, and the machine's load. Then a stage
+table: the worker's own classes run stage by stage over the entries of the run (tests/benchmarks/stages.py).
 
 Then, on the same input, the SEED BASELINE: the design this project replaced (pub/sub channel, one JSON
-frame per message, decoded with pandas, one model call and one InfluxDB write per point), implemented
-below in `seed_worker` with the same model and feature builder, fed by the injector's pubsub sink. Its
-latency is measured from the sample time (the injector publishes a sample at its sample time at speed 1).
+frame per message, decoded with pandas, one model call and one InfluxDB write per point), in
+tests/benchmarks/seed_worker.py with the same model and feature builder, fed by the injector's pubsub sink.
+Its latency is measured from the sample time (the injector publishes a sample at its sample time at speed 1).
 """
 
 from __future__ import annotations
 
 import argparse
-import io
+import math
 import os
-import re
+import resource
 import secrets
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -36,7 +38,9 @@ from apps.model.training import TrainingConfig
 from apps.testing.influx_recorder import InfluxRecorder
 from apps.testing.redis_server import RedisServer
 from apps.testing.worker_process import WorkerProcess
-from harness.checks import IDNEO_DRIVES
+from apps.worker.stream import StreamConsumer
+from harness.paths import IDNEO_DRIVES
+from tests.benchmarks.usage import Sampler, UsageSampler, load_average, own_cpu_s
 
 DRIVES = IDNEO_DRIVES / "ateca_R4_2.0l_TDI"
 NODE = "bench-1"
@@ -52,61 +56,51 @@ class Figures:
     p99_ms: float
     cpu_per_1000: float
     peak_rss_mb: float
+    others_cpu_s: dict[str, float] = field(default_factory=dict)  # the load generator, Redis, the recorder
+    load: str = ""  # the machine's load average (1/5/15 min) at the end of the run
+    backlog: list[int] = field(default_factory=list)  # entries waiting (undelivered + unacknowledged), each 10 s
+    core_share: float = math.nan  # the worker's CPU seconds per second of the run
+    runqueue_wait_s: float = math.nan  # seconds the worker's main thread was runnable but waited for a CPU
+    run_s: float = math.nan  # from the injection's start to the last point (or the drain limit)
+    injection_s: float = math.nan  # how long the injector took to send `sent` samples (real time: --seconds)
 
     def show(self) -> str:
-        return (f"{self.name}: {self.written}/{self.sent} samples predicted, {self.per_second:,.0f} predictions/s "
-                f"sustained, latency p50 {self.p50_ms:.1f} ms p99 {self.p99_ms:.1f} ms, "
-                f"{self.cpu_per_1000:.3f} CPU s per 1,000 predictions, peak RSS {self.peak_rss_mb:.0f} MB")
-
-
-def process_usage(pid: int) -> tuple[float, float]:
-    """(CPU seconds, peak RSS in MB) of a live process, from /proc."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    cpu_s = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    peak_kb = int(re.search(r"VmHWM:\s+(\d+) kB", Path(f"/proc/{pid}/status").read_text()).group(1))  # type: ignore[union-attr]
-    return cpu_s, peak_kb / 1024
-
-
-class UsageSampler:
-    """Samples a process's usage every 0.2 s, so the figures survive the process dying (the seed's does)."""
-
-    def __init__(self, pid: int) -> None:
-        self.pid = pid
-        self.usage = (0.0, 0.0)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while not self._stop.wait(0.2):
-            self.sample()
-
-    def sample(self) -> None:
-        try:
-            self.usage = process_usage(self.pid)
-        except (OSError, AttributeError, IndexError, ValueError):
-            pass  # gone (or a zombie without a status): keep the last sample
-
-    def stop(self) -> tuple[float, float]:
-        self.sample()
-        self._stop.set()
-        self._thread.join()
-        return self.usage
+        others = ", ".join(f"{name} {cpu_s:.1f} CPU s ({cpu_s / max(self.sent, 1) * 1000:.3f} per 1,000)"
+                           for name, cpu_s in self.others_cpu_s.items())
+        text = (f"{self.name}: offered {self.sent / self.injection_s:,.0f} samples/s (the injector sent {self.sent} "
+                f"in {self.injection_s:.0f} s); {self.written}/{self.sent} samples predicted ({self.sent - self.written} lost or not "
+                f"predicted in time), {self.per_second:,.0f} predictions/s sustained, latency p50 {self.p50_ms:.1f} ms "
+                f"p99 {self.p99_ms:.1f} ms, {self.cpu_per_1000:.3f} CPU s per 1,000 predictions, "
+                f"peak RSS {self.peak_rss_mb:.0f} MB\n  the worker ran {self.core_share:.2f} of a core on average; its main "
+                f"thread waited {self.runqueue_wait_s:.1f} s of the {self.run_s:.0f} s for a CPU\n  apart from the worker: {others}\n"
+                f"  load average {self.load}")
+        if self.backlog:
+            text += f"\n  backlog every 10 s: {', '.join(map(str, self.backlog))}"
+        return text
 
 
 def inject(redis: RedisServer, vehicles: int, seconds: int, sink: str) -> subprocess.Popen[str]:
     env = {**os.environ, "REDIS_PASSWORD": redis.password or ""}
     return subprocess.Popen(
         [sys.executable, "-m", "injector", str(DRIVES), "--endpoint", f"{NODE}={redis.url}", "--vehicles", str(vehicles),
-         "--speed", "1", "--duration", f"{seconds}s", "--maxlen", "0", "--sink", sink, "--quiet"],
+         "--speed", "1", "--duration", f"{seconds}s", "--maxlen", "0", "--sink", sink, "--spread-starts", "--quiet"],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def finish_injection(injector: subprocess.Popen[str]) -> int:
+def children_cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_injection(redis: RedisServer, args: argparse.Namespace, sink: str) -> tuple[int, float, float]:
+    """(samples sent, the injector's CPU seconds, its wall seconds): its whole run, counted once waited for.
+    A starved injector sends slower than real time: the rate offered is sent / wall seconds."""
+    before, started = children_cpu_s(), time.monotonic()
+    injector = inject(redis, args.vehicles, args.seconds, sink)
     out, err = injector.communicate()
     if injector.returncode != 0:
         raise SystemExit(f"the injector failed ({injector.returncode}): {err}")
-    return int(out.split()[1])  # "sent N samples in ..."
+    return int(out.split()[1]), children_cpu_s() - before, time.monotonic() - started  # "sent N samples in ..."
 
 
 def wait_drained(recorder: InfluxRecorder, expected: int, stall_s: float, limit_s: float) -> None:
@@ -123,12 +117,14 @@ def wait_drained(recorder: InfluxRecorder, expected: int, stall_s: float, limit_
 def summarise(name: str, sent: int, recorder: InfluxRecorder, entered_ms: dict[tuple[str, int], float],
               usage: tuple[float, float]) -> Figures:
     points = list(recorder.points)
+    if not points:  # nothing arrived (a crashed worker): figures that say so instead of an IndexError
+        return Figures(name, sent, 0, 0.0, math.nan, math.nan, math.nan, usage[1])
     accepted = np.array([p.accepted_ns for p in points], dtype=np.float64)
     latency_ms = np.array([p.accepted_ns / 1e6 - entered_ms.get((p.tags["vehicle"], p.time_ns), p.time_ns / 1e6)
                            for p in points])
     span_s = (accepted.max() - accepted.min()) / 1e9 if len(points) > 1 else 1.0
     written = len(recorder.distinct_points())
-    return Figures(name, sent, written, len(points) / span_s, float(np.percentile(latency_ms, 50)),
+    return Figures(name, sent, written, len(points) / max(span_s, 1e-9), float(np.percentile(latency_ms, 50)),
                    float(np.percentile(latency_ms, 99)), usage[0] / max(written, 1) * 1000, usage[1])
 
 
@@ -142,25 +138,56 @@ def entry_times(redis: RedisServer) -> dict[tuple[str, int], float]:
     return times
 
 
+def backlog_every(samples: list[tuple[float, object]], period_s: float) -> list[int]:
+    """The backlog samples (taken each second) thinned to one every period_s."""
+    kept, next_at = [], -math.inf
+    for at, value in samples:
+        if at >= next_at and isinstance(value, int):
+            kept.append(value)
+            next_at = at + period_s
+    return kept
+
+
 def bench_stream(args: argparse.Namespace, redis: RedisServer, model_uri: str, folder: Path) -> Figures:
     with InfluxRecorder(token=secrets.token_hex(16)) as recorder:
-        worker = WorkerProcess(worker_env(redis, recorder, model_uri, args), folder / "worker.log").start()
+        env = worker_env(redis, recorder, model_uri, args)
+        if args.worker_python:  # sources from this checkout, packages from that virtualenv (as the image does)
+            env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2])
+        worker = WorkerProcess(env, folder / "worker.log", python=args.worker_python or sys.executable).start()
         try:
-            worker.wait_ready(120)
-            sampler = UsageSampler(worker.process.pid)  # type: ignore[union-attr]
-            sent = finish_injection(inject(redis, args.vehicles, args.seconds, "stream"))
+            worker.wait_ready(300)
+            observer = StreamConsumer(redis.client(), NODE, "bench-observer", dead_letter_maxlen=1)
+
+            def backlog() -> int:
+                lag, pending, _ = observer.backlog()
+                return (lag or 0) + pending
+
+            samplers = [UsageSampler(worker.process.pid), UsageSampler(redis.process.pid)]  # type: ignore[union-attr]
+            backlog_sampler, own_before = Sampler(backlog, 1.0), own_cpu_s()
+            sent, injector_cpu_s, injection_s = run_injection(redis, args, "stream")
             wait_drained(recorder, sent, stall_s=15, limit_s=args.drain_limit)
-            usage = sampler.stop()
+            (worker_cpu_s, worker_rss, worker_wait_s), (redis_cpu_s, _, _) = (s.stop() for s in samplers)
+            backlog_sampler.stop()
+            recorder_cpu_s = own_cpu_s() - own_before
+            run_s = time.monotonic() - samplers[0].started_at
         finally:
             worker.close()
-        return summarise("streams + consumer group (this project)", sent, recorder, entry_times(redis), usage)
+        figures = summarise("streams + consumer group (this project)", sent, recorder, entry_times(redis),
+                            (worker_cpu_s, worker_rss))
+        figures.others_cpu_s = {"injector": injector_cpu_s, "redis-server": redis_cpu_s,
+                                "recorder (+ the benchmark's threads)": recorder_cpu_s}
+        figures.backlog = backlog_every(backlog_sampler.samples, 10.0)
+        figures.load, figures.core_share, figures.runqueue_wait_s = load_average(), worker_cpu_s / run_s, worker_wait_s
+        figures.run_s, figures.injection_s = run_s, injection_s
+        return figures
 
 
 def bench_seed(args: argparse.Namespace, redis: RedisServer, model_uri: str, folder: Path) -> Figures:
     with InfluxRecorder(token=secrets.token_hex(16)) as recorder:
-        env = {**os.environ, **worker_env(redis, recorder, model_uri, args)}
+        env = {**os.environ, **worker_env(redis, recorder, model_uri, args),
+               "INFLUX_ORG": recorder.org, "INFLUX_BUCKET": recorder.bucket}  # the seed wrote with the v2 API
         log = (folder / "seed.log").open("w")
-        seed = subprocess.Popen([sys.executable, "-m", "tests.benchmarks.bench_datapath", "--seed-worker"], env=env,
+        seed = subprocess.Popen([sys.executable, "-m", "tests.benchmarks.seed_worker"], env=env,
                                 stdout=log, stderr=subprocess.STDOUT)
         try:
             deadline = time.monotonic() + 120
@@ -168,15 +195,24 @@ def bench_seed(args: argparse.Namespace, redis: RedisServer, model_uri: str, fol
                 if seed.poll() is not None or time.monotonic() > deadline:
                     raise SystemExit(f"the seed worker did not subscribe; see {folder / 'seed.log'}")
                 time.sleep(0.1)
-            sampler = UsageSampler(seed.pid)
-            sent = finish_injection(inject(redis, args.vehicles, args.seconds, "pubsub"))
+            samplers = [UsageSampler(seed.pid), UsageSampler(redis.process.pid)]  # type: ignore[union-attr]
+            own_before = own_cpu_s()
+            sent, injector_cpu_s, injection_s = run_injection(redis, args, "pubsub")
             wait_drained(recorder, sent, stall_s=5, limit_s=args.drain_limit)
-            usage = sampler.stop()
+            (seed_cpu_s, seed_rss, seed_wait_s), (redis_cpu_s, _, _) = (s.stop() for s in samplers)
+            recorder_cpu_s = own_cpu_s() - own_before
+            run_s = time.monotonic() - samplers[0].started_at
         finally:
             seed.kill()
             seed.wait()
             log.close()
-        return summarise("SEED BASELINE pub/sub + pandas + one write per point", sent, recorder, {}, usage)
+        figures = summarise("SEED BASELINE pub/sub + pandas + one write per point", sent, recorder, {},
+                            (seed_cpu_s, seed_rss))
+        figures.others_cpu_s = {"injector": injector_cpu_s, "redis-server": redis_cpu_s,
+                                "recorder (+ the benchmark's threads)": recorder_cpu_s}
+        figures.load, figures.core_share, figures.runqueue_wait_s = load_average(), seed_cpu_s / run_s, seed_wait_s
+        figures.run_s, figures.injection_s = run_s, injection_s
+        return figures
 
 
 def worker_env(redis: RedisServer, recorder: InfluxRecorder, model_uri: str, args: argparse.Namespace) -> dict[str, str]:
@@ -186,50 +222,22 @@ def worker_env(redis: RedisServer, recorder: InfluxRecorder, model_uri: str, arg
             "BATCH_MAX_WAIT_MS": str(args.batch_max_wait_ms), "CONSUMER_NAME": "bench-worker"}
 
 
-# ---------------------------------------------------------------------------------------------------
-# SEED BASELINE WORKER: the seed's design, kept only to measure against. Not used by the platform.
-# ---------------------------------------------------------------------------------------------------
-def seed_worker() -> None:
-    import pandas as pd
-    import redis as redis_py
-    from influxdb_client import InfluxDBClient, Point, WritePrecision
-    from influxdb_client.client.write_api import SYNCHRONOUS
-
-    from apps.worker.model_loader import load
-
-    model, new_history = load(os.environ["MODEL_URI"])
-    client = redis_py.Redis.from_url(os.environ["REDIS_URL"], password=os.environ["REDIS_PASSWORD"], protocol=2)
-    pubsub = client.pubsub()
-    pubsub.subscribe(PUBSUB_CHANNEL)
-    influx = InfluxDBClient(url=os.environ["INFLUX_URL"], token=os.environ["INFLUX_TOKEN"], org=os.environ["INFLUX_ORG"])
-    write_api = influx.write_api(write_options=SYNCHRONOUS)
-    histories: dict[str, object] = {}
-    for message in pubsub.listen():
-        if message["type"] != "message":
-            continue
-        frame = pd.read_json(io.StringIO(message["data"].decode("utf-8")), orient="split")
-        for _, row in frame.iterrows():
-            vehicle = str(row["vehicle_id"])
-            time_ns = int(pd.Timestamp(row["timestamp"]).value)
-            values = {k: float(v) for k, v in row.drop(["vehicle_id", "timestamp"]).items() if pd.notna(v)}
-            history = histories.setdefault(vehicle, new_history())
-            history.observe(time_ns / 1e9, values)  # type: ignore[attr-defined]
-            output = model.predict(history.features(time_ns / 1e9)[None, :])  # type: ignore[attr-defined]
-            point = (Point("prediction").tag("vehicle", vehicle).tag("site", "bench")
-                     .tag("model_version", model.version).field("anomaly_score", float(output.anomaly_score[0]))
-                     .time(time_ns, WritePrecision.NS))
-            write_api.write(bucket=os.environ["INFLUX_BUCKET"], record=point)
-
-
 def train_model(folder: Path, rounds: int) -> str:
-    """A real model, trained on the drives by the model package's own entry point."""
+    """A real model, trained on the drives by the model package's own entry point, compiled as when published."""
     print(f"training a model ({rounds} rounds) with python -m apps.model.train ...", flush=True)
     subprocess.run([sys.executable, "-m", "apps.model.train", "--drives", str(DRIVES), "--out", str(folder),
                     "--rounds", str(rounds), "--no-evaluation", "--version", f"bench-{rounds}"], check=True)
     return str(folder / "model")
 
 
+def compile_ahead(model_uri: str) -> None:
+    """Compile the boosters as publishing does (cached: loads them), so the worker predicts natively from its start."""
+    subprocess.run([sys.executable, "-m", "apps.model.precompile", model_uri], check=True, stdout=subprocess.DEVNULL)
+
+
 def main(argv: list[str] | None = None) -> None:
+    from tests.benchmarks.stages import profile
+
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--vehicles", type=int, default=10_000)
     parser.add_argument("--seconds", type=int, default=60)
@@ -240,21 +248,25 @@ def main(argv: list[str] | None = None) -> None:
                         help="boosting rounds when training (default: the model package's)")
     parser.add_argument("--drain-limit", type=float, default=60.0,
                         help="after the injection, wait at most this long for the backlog (default 60 s)")
+    parser.add_argument("--worker-python", help="run the worker with this interpreter, e.g. of a virtualenv with only "
+                        "the image's packages (uv sync --no-dev --extra apps --no-install-project): its RSS as deployed")
     parser.add_argument("--skip-seed", action="store_true", help="measure only this project's design")
-    parser.add_argument("--seed-worker", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--stage-batches", type=int, default=40, help="batches the stage table is measured on")
     args = parser.parse_args(argv)
-    if args.seed_worker:
-        seed_worker()
-        return
     with tempfile.TemporaryDirectory(prefix="s6g-bench-") as tmp:
         folder = Path(tmp)
         model_uri = args.model_uri or train_model(folder / "model", args.rounds)
-        print(f"{args.vehicles} vehicles at 1 Hz for {args.seconds} s, model {model_uri}", flush=True)
+        compile_ahead(model_uri)
+        print(f"{args.vehicles} vehicles at 1 Hz for {args.seconds} s, model {model_uri}, "
+              f"load average {load_average()}", flush=True)
         results = []
         for bench in ([bench_stream] if args.skip_seed else [bench_stream, bench_seed]):
             with RedisServer(password=secrets.token_hex(16), folder=folder / bench.__name__, fsync="everysec") as redis:
                 results.append(bench(args, redis, model_uri, folder))
                 print(results[-1].show(), flush=True)
+                if bench is bench_stream and args.stage_batches:
+                    print(profile(redis.client(), NODE, model_uri, args.batch_size, args.stage_batches).show(),
+                          flush=True)
         if len(results) == 2:
             ours, seed = results
             print(f"ratio (this project / seed): {ours.per_second / max(seed.per_second, 1e-9):.1f}x predictions/s, "

@@ -9,7 +9,15 @@ import pytest
 
 from apps.idneo import parse_drive
 from injector.cli import parse_duration, parse_speed
-from injector.replay import Sample, attached_endpoint, count_sends, drive_samples, plan_vehicles, schedule
+from injector.replay import (
+    Sample,
+    attached_endpoint,
+    count_sends,
+    drive_samples,
+    plan_vehicles,
+    schedule,
+    spread_starts,
+)
 
 HEADER = ",STAMP,Vehicle speed,STAMP,Fuel level,\n, km/h,, l,\n"
 
@@ -75,3 +83,19 @@ def test_speeds() -> None:
     for bad in ("0", "-2", "fast", "inf", "nan"):
         with pytest.raises(argparse.ArgumentTypeError, match="not a speed"):
             parse_speed(bad)
+
+
+def test_spread_starts_put_vehicles_at_different_points_and_keep_the_limit() -> None:
+    samples = [[Sample(float(t), {"vehicle_speed": float(t)}) for t in range(100)]]
+    vehicles = spread_starts(plan_vehicles(8, 1, 1.0), samples, limit_s=10.0)
+    starts = [v.start_s for v in vehicles]
+    assert len(set(starts)) == 8 and all(0 <= s <= 89 for s in starts)
+    sends = list(schedule(vehicles, samples, limit_s=10.0))
+    assert len(sends) == count_sends(vehicles, samples, 10.0)
+    for vehicle in vehicles:  # each replays 10 s of its drive from its own start, due from the replay start
+        own = [s for s in sends if s.vehicle == vehicle]
+        assert 9 <= len(own) <= 10 and 0 <= own[0].due_s < 2.0
+        assert own[0].sample.values["vehicle_speed"] >= vehicle.start_s
+    # without spreading, every vehicle sends the same values at the same times (lock-step)
+    lockstep = list(schedule(plan_vehicles(8, 1, 1.0), samples, limit_s=10.0))
+    assert {s.sample.values["vehicle_speed"] for s in lockstep[:8]} == {0.0}

@@ -14,17 +14,22 @@ N = len(SENSOR_NAMES)
 
 
 class LastValues:
-    """Feature builder double: the row is the vehicle's latest value per sensor (NaN before the first)."""
+    """Feature builder double: a row is the vehicle's latest value per sensor (NaN before the first)."""
 
     def __init__(self) -> None:
-        self.row = np.full(N, np.nan)
+        self.rows: dict[int, np.ndarray] = {}
+        self.slot_of: dict[str, int] = {}
 
-    def observe(self, stamp_s: float, values: dict[str, float]) -> None:
-        for name, value in values.items():
-            self.row[SENSOR_NAMES.index(name)] = value
+    def slots(self, vehicle_ids: list[str]) -> np.ndarray:
+        return np.array([self.slot_of.setdefault(v, len(self.slot_of)) for v in vehicle_ids])
 
-    def features(self, now_s: float | None = None) -> np.ndarray:
-        return self.row.copy()
+    def observe_rows(self, slots: np.ndarray, stamps_s: np.ndarray, values: np.ndarray) -> np.ndarray:
+        out = []
+        for slot, row in zip(slots.tolist(), values):
+            latest = self.rows.setdefault(slot, np.full(N, np.nan))
+            latest[~np.isnan(row)] = row[~np.isnan(row)]
+            out.append(latest.copy())
+        return np.vstack(out)
 
 
 class EchoModel:
