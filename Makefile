@@ -32,7 +32,7 @@ $(FEDERATED_ENV)/.synced: $(UV) apps/federated/app/pyproject.toml apps/federated
 install: .venv/.synced $(FEDERATED_ENV)/.synced
 
 test: install
-	.venv/bin/python -m pytest -q
+	.venv/bin/python -m pytest -q -n 2  # both cores: the suite is CPU-bound (stack evaluations, model fits)
 
 # Installs what the integration tests need (as root on Debian/Ubuntu; CI calls it).
 test-deps:

@@ -33,10 +33,14 @@ from apps.federated.boosters import Boosters, decode, encode, payload_bytes
 from apps.federated.local_data import LocalData, split_by_time
 from apps.federated.node import HISTOGRAM_KEY, TrainRequest, residuals_answer, scores_answer, train_answer
 from apps.model.condition import ConditionModel
+from apps.model.detectors import FaultDetectors
 from apps.model.drives import RecordedDrive, load_drives
 from apps.model.evaluation import Evaluation, EvaluationConfig, evaluate_clean, evaluate_faults
 from apps.model.metrics import Detection, rmse
-from apps.model.training import ALARM_QUANTILE, TrainingConfig, fit
+from apps.model.training import TrainingConfig, fit
+
+# The federated threshold's quantile of the sites' clean scores (fixed before any evaluation).
+FEDERATED_ALARM_QUANTILE = 0.995
 
 HELD_OUT = ("DS1_stopped_with_ignition_on_25Mar24_153740", "DS2_national_road_90km_h_max_25Jan24_153019",
             "DS3_highway_120km_h_max_22Feb24_121145")
@@ -87,7 +91,9 @@ def train_cyclic(sites: dict[str, LocalData], visits: int, request: TrainRequest
     histograms = [scores_answer(arrays, sigma, data)[HISTOGRAM_KEY] for data in sites.values()]
     model = ConditionModel(version=version, sensors=SENSOR_NAMES, cross=list(boosters.cross),
                            impute=list(boosters.impute), sigma=sigma,
-                           threshold=calibration.threshold_from_histograms(histograms, ALARM_QUANTILE),
+                           detectors=FaultDetectors.score_only(
+                               calibration.threshold_from_histograms(histograms, FEDERATED_ALARM_QUANTILE),
+                               len(SENSOR_NAMES), 1.0 - FEDERATED_ALARM_QUANTILE),
                            reference_std=calibration.pooled_std(stats, SENSOR_NAMES))
     return model, sent
 

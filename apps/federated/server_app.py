@@ -33,6 +33,7 @@ from apps.federated import calibration, messages
 from apps.federated.boosters import Boosters, decode, encode
 from apps.federated.node import HISTOGRAM_KEY
 from apps.model.condition import ConditionModel
+from apps.model.detectors import FaultDetectors
 
 app = ServerApp()
 NODE_WAIT_S = 300.0
@@ -111,7 +112,8 @@ def calibrate(grid: Grid, nodes: list[int], boosters: Boosters, quantile: float,
     histograms = [content[messages.ARRAYS][HISTOGRAM_KEY].numpy() for content in scored]
     return ConditionModel(version=version, sensors=boosters.sensors, cross=list(boosters.cross),
                           impute=list(boosters.impute), sigma=sigma,
-                          threshold=calibration.threshold_from_histograms(histograms, quantile),
+                          detectors=FaultDetectors.score_only(calibration.threshold_from_histograms(histograms, quantile),
+                                                              len(boosters.sensors), 1.0 - quantile),
                           reference_std=calibration.pooled_std(residuals, boosters.sensors))
 
 

@@ -149,6 +149,13 @@ class FaultDetectors:
         alarm = np.logical_or.reduce(list(fired.values()))
         return Verdict(alarm=alarm, contributions=contributions, fired=fired)
 
+    @classmethod
+    def score_only(cls, score_threshold: float, n_sensors: int, rate: float) -> FaultDetectors:
+        """An alarm on the anomaly score above `score_threshold` and on dropouts only: for a model whose
+        per-sensor detectors could not be calibrated (federated training sees no rows, only statistics)."""
+        never = {name: np.full((n_sensors, BINS), np.inf) for name in DETECTORS}  # a statistic over inf is 0
+        return cls(np.zeros((n_sensors, BINS - 1)), never, score_threshold, 1.0, rate)
+
     def to_manifest(self) -> dict:
         return {
             "bin_edges": self.bin_edges.tolist(),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import time
 import urllib.request
@@ -29,3 +31,15 @@ def start_and_wait(command: list[str], log: Path, health_url: str, timeout_s: fl
             raise RuntimeError(f"{command[0]} did not start: {log.read_text(errors='replace')[-3000:]}")
         time.sleep(0.3)
     return process
+
+
+def stop_session(process: subprocess.Popen) -> None:
+    """End a server and what it forked (uvicorn workers, Flower's app processes): the session started for it."""
+    try:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
+    except ProcessLookupError:
+        pass

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 from collections.abc import Mapping
@@ -12,7 +11,7 @@ from pathlib import Path
 from typing import Self
 
 from apps.testing.redis_server import free_port
-from tests.support.http_process import start_and_wait
+from tests.support.http_process import start_and_wait, stop_session
 
 
 class MlflowServer:
@@ -45,14 +44,5 @@ class MlflowServer:
         self._stop()
 
     def _stop(self) -> None:
-        """End the server and the uvicorn worker it forked: the session started for it."""
-        if self.process is None:
-            return
-        try:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=10)
-        except ProcessLookupError:
-            pass
+        if self.process is not None:
+            stop_session(self.process)

@@ -16,6 +16,8 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from tests.support.http_process import stop_session
+
 REPO = Path(__file__).resolve().parents[3]
 FEDERATED_BIN = REPO / ".venv-federated" / "bin"
 APP = REPO / "apps" / "federated" / "app"
@@ -80,11 +82,9 @@ class Flower:
         return "\n".join(f"--- {log.name}\n{log.read_text()[-3000:]}" for _, log in self.processes if log.exists())
 
     def stop(self) -> None:
-        from tests.integration.model.test_model_mlflow_s3 import stop  # ends a process's session, as for MLflow
-
         for process, _ in reversed(self.processes):
             if process.poll() is None:
-                stop(process)
+                stop_session(process)
 
 
 def wait_until(check, timeout_s: float, what: str, interval_s: float = 0.5):
