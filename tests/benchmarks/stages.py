@@ -77,11 +77,12 @@ def profile(client: redis_py.Redis, node: str, model_uri: str, batch_size: int, 
                 matrix = predictor.features(decoded)
             with watch.stage(f"model: {len(model.cross)} cross boosters"):
                 expected = model.expected(matrix)
-            with watch.stage("model: score"):
-                score, contributions = model.anomaly(matrix, expected)
+            with watch.stage("model: score + detectors"):
+                score, verdict = model.anomaly(matrix, expected)
             with watch.stage("model: impute boosters (missing only)"):
                 reconstructed = model.reconstruct_missing(matrix, expected)
-            output = ModelOutput(anomaly_score=score, reconstructed=reconstructed, contributions=contributions)
+            output = ModelOutput(anomaly_score=score, reconstructed=reconstructed,
+                                 contributions=verdict.contributions, alarm=verdict.alarm)
             with watch.stage("line protocol"):
                 lines = predictor.lines(decoded, output)
             with watch.stage("gzip"):

@@ -45,7 +45,7 @@ class OriginalPredictor:
         output = self.model.predict(np.vstack(rows))
         for i, measurement in enumerate(good):
             point = PredictionPoint(measurement.vehicle_id, self.site, self.model.version, measurement.sample_time_ns,
-                                    point_fields(output.anomaly_score[i], output.reconstructed[i]))
+                                    point_fields(output, i))
             batch.lines.append(point.to_line_protocol())
             batch.sample_times_ns.append(measurement.sample_time_ns)
         return batch

@@ -16,8 +16,9 @@ from apps.model.compiled import COMPILED_FOLDER, artefact_name, use_compiled
 from apps.model.condition import ConditionModel, current_columns, previous_columns
 from apps.model.drives import RecordedDrive
 from apps.model.loading import compiled_caches
+from tests.conftest import need_module
 
-pytest.importorskip("lleaves")
+need_module("lleaves", "extra apps")
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +60,7 @@ def test_artefacts_are_cached_by_content_and_architecture(tiny_model: ConditionM
     monkeypatch.undo()
     other = dataclasses.replace(tiny_model, compiled=None)
     calls = []
-    lleaves = pytest.importorskip("lleaves")
+    lleaves = need_module("lleaves", "extra apps")
     monkeypatch.setattr(lleaves, "Model", _spy(lleaves.Model, calls))
     use_compiled(other, [cache], None, background=False)  # everything cached: loads, writes nothing
     assert other.compiled is not None and len(calls) == len(names)
