@@ -62,11 +62,13 @@ def test_registered_s3_and_local_models_predict_the_same(tiny_model, drives, s3,
     keys = s3.keys(BUCKET)
     # MLflow 3 may keep more than one copy of the logged model: the registered version names one of them
     mlflow_model_roots = {key.rsplit("/", 1)[0] for key in keys if key.endswith("/MLmodel")}
-    model_folder = next(key for key in keys if key.endswith("/model.json")).rsplit("/", 1)[0]
     # what KServe's storage initializer is pointed at (the stack's kserve.model.storageUri)
-    served_uri = storage_uri("vehicle-condition", version, f"s3://{BUCKET}/{model_folder.split('/')[0]}")
+    served_uri = storage_uri("vehicle-condition", version, f"s3://{BUCKET}/mlflow")
     mlflow_model_root = served_uri.removeprefix(f"s3://{BUCKET}/")
     assert mlflow_model_root in mlflow_model_roots
+    # the ConditionModel folder inside that registered copy (not another version's, whatever the listing order)
+    model_folder = next(key for key in keys
+                        if key.startswith(f"{mlflow_model_root}/") and key.endswith("/model.json")).rsplit("/", 1)[0]
     for uri in (
         "models:/vehicle-condition/1",
         f"s3://{BUCKET}/{mlflow_model_root}",
