@@ -29,15 +29,14 @@ def drive_kind(name: str) -> str:
 
 
 def load_drives(folder: str | Path) -> list[RecordedDrive]:
-    """Every Idneo log below `folder`; a folder without any is an error that names it."""
+    """Every Idneo log below `folder`; a folder without any is an error that names it (and a log without any
+    readings raises the reader's DriveFormatError, naming the file)."""
     paths = find_drives(folder)
     if not paths:
         raise FileNotFoundError(f"no Idneo .csv logs below {folder}")
     drives = []
     for path in paths:
         drive = read_drive(path)
-        if not drive.readings:
-            raise ValueError(f"{path}: no readings ({len(drive.problems)} malformed rows)")
         drives.append(RecordedDrive(name=path.stem, kind=drive_kind(path.stem), readings=drive.readings))
     return drives
 
