@@ -46,3 +46,15 @@ def test_the_notebook_image_adds_the_locked_model_packages_and_the_model_code_to
     assert re.search(r"^COPY apps \./apps$", text, flags=re.MULTILINE) and "ENV PYTHONPATH=/opt/success6g" in text
     users = re.findall(r"^USER\s+(\S+)", text, flags=re.MULTILINE)
     assert users and re.fullmatch(r"[1-9]\d*", users[-1])
+
+
+def test_the_apps_and_federated_images_build_alike() -> None:
+    """Two images with separate locks (Flower cannot share the apps' environment) share their build recipe:
+    the same Python base and the uv the Makefile pins, so a bump is one edit checked here, not two that drift."""
+    uv_version = re.search(r"^UV_VERSION := (\S+)$", (ROOT / "Makefile").read_text(), flags=re.MULTILINE)
+    assert uv_version is not None
+    for dockerfile in (DOCKERFILE, ROOT / "apps" / "federated" / "Dockerfile"):
+        text = dockerfile.read_text()
+        assert re.findall(r'pip install --no-cache-dir "uv==([^"]+)"', text) == [uv_version.group(1)], dockerfile
+        assert set(re.findall(r"^FROM\s+(\S+)", text, flags=re.MULTILINE)) == set(
+            re.findall(r"^FROM\s+(\S+)", DOCKERFILE.read_text(), flags=re.MULTILINE)), dockerfile
