@@ -50,7 +50,8 @@ class FederatedConfig(_Settings):
                                   "unset: runs are started with python -m apps.federated.run")
     state_storage_gb: int = Field(default=1, ge=1, description="the SuperLink's state (runs, nodes) on a PVC")
     fleet_ca_pem: str | None = Field(default=None, description="PEM of the CA that signed the gateway's "
-                                     "certificate, for SuperNodes on edge-only clusters (self-signed stack CA)")
+                                     "certificate, for SuperNodes on edge-only clusters, where neither the stack's "
+                                     "CA nor a public CA did (an existing gateway with its own CA)")
     gateway_namespace: str | None = Field(default=None, description="namespace of the gateway's pods, allowed "
                                           "to reach the Fleet API (default istio-system with gateway.mode istio)")
     sites: list[FederatedSite] = Field(default_factory=list)

@@ -20,6 +20,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from infra import catalog
+from infra.components import stack_ca
 from infra.components.base import (
     TYPE_PREFIX,
     Workload,
@@ -43,7 +44,7 @@ from infra.components.federated_run import (
 from infra.components.registration import Provided, Registration, Site, fixed_workloads
 from infra.components.secrets import opaque_secret
 from infra.components.vehicle_api import AUTH_SECRET, LOCAL_SERVICE, PORT, READER_LABEL
-from infra.config import PROJECT, ClusterConfig, ProfileName, Role, StackConfig
+from infra.config import ClusterConfig, ProfileName, Role, StackConfig
 from infra.profiles import requirement
 
 TRUST_CERTIFICATE = "flower-trust"  # a certificate of this cluster's CA: its ca.crt, where core is this cluster
@@ -84,18 +85,27 @@ def in_cluster_trust(name: str, namespace: str, cluster_issuer: pulumi.Input[str
         secret_name=TRUST_CERTIFICATE, items=[k8s.core.v1.KeyToPathArgs(key="ca.crt", path="ca.crt")])))
 
 
-def gateway_trust(name: str, namespace: str, domain: str, ca_pem: str | None, parent: pulumi.Resource,
-                  depends_on: list[pulumi.Resource]) -> Trust:
-    """An edge-only cluster: the gateway at flower.<domain>:443, verified with federated.fleetCaPem if given."""
+def gateway_trust(name: str, namespace: str, domain: str, ca_pem: str | None, trusts_stack_ca: bool,
+                  parent: pulumi.Resource, depends_on: list[pulumi.Resource]) -> Trust:
+    """An edge-only cluster: the gateway at flower.<domain>:443, verified with federated.fleetCaPem if given,
+    else with the stack's CA where it signs the gateway's certificate (its ConfigMap in the namespace, made by
+    edge_apps), else with the image's system roots (a publicly trusted certificate, ACME)."""
     address = f"flower.{domain}:443"
-    if ca_pem is None:
-        return Trust(address, None)
-    k8s.core.v1.ConfigMap(
-        name, metadata=k8s.meta.v1.ObjectMetaArgs(name=FLEET_CA_CONFIGMAP, namespace=namespace,
-                                                  labels=labels(FLEET_CA_CONFIGMAP, "federated")),
-        data={"ca.crt": ca_pem}, opts=child(parent, depends_on))
-    return Trust(address, k8s.core.v1.VolumeArgs(name="ca", config_map=k8s.core.v1.ConfigMapVolumeSourceArgs(
-        name=FLEET_CA_CONFIGMAP)))
+    if ca_pem is not None:
+        k8s.core.v1.ConfigMap(
+            name, metadata=k8s.meta.v1.ObjectMetaArgs(name=FLEET_CA_CONFIGMAP, namespace=namespace,
+                                                      labels=labels(FLEET_CA_CONFIGMAP, "federated")),
+            data={"ca.crt": ca_pem}, opts=child(parent, depends_on))
+        return Trust(address, ca_volume(FLEET_CA_CONFIGMAP))
+    if trusts_stack_ca:
+        return Trust(address, ca_volume(stack_ca.NAME))
+    return Trust(address, None)
+
+
+def ca_volume(config_map: str) -> k8s.core.v1.VolumeArgs:
+    """The volume `ca` that --root-certificates /ca/ca.crt reads."""
+    return k8s.core.v1.VolumeArgs(name="ca", config_map=k8s.core.v1.ConfigMapVolumeSourceArgs(
+        name=config_map, items=[k8s.core.v1.KeyToPathArgs(key=stack_ca.CERT_KEY, path="ca.crt")]))
 
 
 def supernode_args(args: FederatedNodesArgs, key: SupernodeKey) -> list[str]:
@@ -176,13 +186,8 @@ def _trust(site: Site, provided: Provided, namespace: pulumi.Resource) -> Trust:
     if "core" in site.cluster.roles:
         return in_cluster_trust(site.name("flower-trust"), EDGE_NAMESPACE, provided.require("cluster_issuer"),
                                 site.parent, [namespace, *provided.crd_releases])
-    if config.federated.fleet_ca_pem is None and config.tls.issuer == "selfSigned":
-        pulumi.log.warn(f"cluster {site.cluster.name!r}: its SuperNodes verify flower.{config.domain} with the "
-                        "image's system roots, which do not hold the stack's self-signed CA; set "
-                        f"{PROJECT}:federated.fleetCaPem to the core cluster's CA (kubectl -n cert-manager get "
-                        "secret success6g-ca -o jsonpath='{.data.ca\\.crt}' | base64 -d)")
     return gateway_trust(site.name("flower-fleet-ca"), EDGE_NAMESPACE, config.domain,
-                         config.federated.fleet_ca_pem, site.parent, [namespace])
+                         config.federated.fleet_ca_pem, site.trusts_stack_ca, site.parent, [namespace])
 
 
 def _build(site: Site, role: Role, provided: Provided) -> Provided:

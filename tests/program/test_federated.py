@@ -74,6 +74,11 @@ def test_a_supernode_per_listed_node_with_its_own_secret_key(evaluations):
     for deployment in supernodes:
         args = container(deployment, "supernode")["args"]
         assert args[args.index("--superlink") + 1] == "flower.edge.success6g.eu:443"
+        # the gateway's certificate is signed by the stack's CA (self-signed stack): the SuperNode trusts it
+        assert args[args.index("--root-certificates") + 1] == "/ca/ca.crt"
+        [ca] = [v for v in deployment.inputs["spec"]["template"]["spec"]["volumes"] if v["name"] == "ca"]
+        assert ca["configMap"] == {"name": "success6g-ca", "items": [{"key": "ca.crt", "path": "ca.crt"}]}
+        one(edge, "kubernetes:core/v1:ConfigMap", "success6g-ca", "edge-apps", cluster_of(edge, deployment))
         node = deployment.inputs["spec"]["template"]["spec"]["nodeSelector"]["kubernetes.io/hostname"]
         assert f'node="{node}"' in args[args.index("--node-config") + 1]
         labels = deployment.inputs["spec"]["template"]["metadata"]["labels"]
@@ -131,3 +136,18 @@ def test_the_superlink_s_secret_counts_only_because_its_certificate_makes_it(eva
     assert {p.split(":")[0] for p in problems} == {  # every pod of the federation that trusts or serves it
         "Deployment federated/superlink on cluster 'core'", "Deployment federated/serverapp on cluster 'core'",
         "Job federated/register-supernodes on cluster 'core'", "CronJob federated/federated-run on cluster 'core'"}
+
+
+def test_a_gateway_with_its_own_ca_is_trusted_through_fleet_ca_pem():
+    edge = evaluate("edge", overrides={"success6g-edge:federated": {
+        "enabled": True, "fleetCaPem": GATEWAY_CA, "sites": [{"cluster": "edge-a", "nodes": ["edge-a-1"]}]}})
+    assert edge.error is None, edge.error
+    supernode = one(edge, DEPLOYMENT, "supernode-edge-a-1", "edge-apps", "edge-a")
+    [ca] = [v for v in supernode.inputs["spec"]["template"]["spec"]["volumes"] if v["name"] == "ca"]
+    assert ca["configMap"]["name"] == "flower-fleet-ca"
+    assert one(edge, "kubernetes:core/v1:ConfigMap", "flower-fleet-ca", "edge-apps", "edge-a").inputs["data"] == {
+        "ca.crt": GATEWAY_CA}
+
+
+# a certificate's shape only (the program stores and mounts it; nothing here verifies with it)
+GATEWAY_CA = "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUY2F0YWxvZw==\n-----END CERTIFICATE-----\n"
