@@ -70,7 +70,16 @@ def test_every_action_is_pinned_to_a_version(name: str) -> None:
 def test_ci_runs_the_readmes_test_command() -> None:
     runs = [step.get("run", "") for step in steps(load("ci.yml"))]
     assert "make test" in runs and "sudo make test-deps" in runs
-    assert set(load("ci.yml")["on"]) == {"pull_request", "workflow_call"}
+    assert set(load("ci.yml")["on"]) == {"pull_request", "workflow_call", "schedule", "workflow_dispatch"}
+
+
+def test_the_test_strength_runs_weekly_and_on_demand_never_on_a_pull_request() -> None:
+    ci = load("ci.yml")
+    strength = named_step(ci, "Test strength")
+    assert strength["run"] == "make mutation"
+    assert strength["if"] == "github.event_name == 'schedule' || github.event_name == 'workflow_dispatch'"
+    assert [entry["cron"] for entry in ci["on"]["schedule"]] == ["0 4 * * 1"]
+    assert steps(ci)[-1] is strength  # after the tests: a failing suite stops the run before the long part
 
 
 def named_step(document: dict[str, Any], name: str) -> dict[str, Any]:
