@@ -21,16 +21,21 @@ class Resources:
     memory_gb: float  # GB (10^9 bytes)
 
     def __add__(self, other: Resources) -> Resources:
-        return Resources(round(self.cpu + other.cpu, 6), round(self.memory_gb + other.memory_gb, 6))
+        return _rounded(self.cpu + other.cpu, self.memory_gb + other.memory_gb)
 
     def __mul__(self, factor: int) -> Resources:
-        return Resources(round(self.cpu * factor, 6), round(self.memory_gb * factor, 6))
+        return _rounded(self.cpu * factor, self.memory_gb * factor)
 
     def fits(self, capacity: Resources) -> bool:
         return self.cpu <= capacity.cpu + 1e-9 and self.memory_gb <= capacity.memory_gb + 1e-9
 
     def __str__(self) -> str:
         return f"{self.cpu:g} cpu / {self.memory_gb:g} GB"
+
+
+def _rounded(cpu: float, memory_gb: float) -> Resources:
+    """Sums and multiples kept to the millionth (a microcore, a kB): float noise never reaches an output."""
+    return Resources(*(round(figure, 6) for figure in (cpu, memory_gb)))
 
 
 ZERO = Resources(0.0, 0.0)
@@ -239,7 +244,8 @@ def role_budgets(cluster: ClusterConfig, profile: ProfileName, placements: Itera
 
 
 def check_capacity(cluster: ClusterConfig, profile: ProfileName, placements: Iterable[Placement]) -> list[RoleBudget]:
-    """The budgets, or CapacityError naming the cluster, the role, the total and the capacity."""
+    """The budgets, or CapacityError naming the cluster, the role, the total and the capacity; and, when the
+    per-node workloads alone overflow one node (more nodes would not help), that too."""
     budgets = role_budgets(cluster, profile, placements)
     problems = []
     for budget in budgets:
@@ -248,7 +254,7 @@ def check_capacity(cluster: ClusterConfig, profile: ProfileName, placements: Ite
                 f"cluster {cluster.name!r}, role {budget.role}: the {profile} profile requests {budget.requested}, "
                 f"more than the capacity {budget.capacity} ({budget.nodes} x {budget.node_capacity})"
             )
-        elif not budget.per_node_requested.fits(budget.node_capacity):
+        if not budget.per_node_requested.fits(budget.node_capacity):
             problems.append(
                 f"cluster {cluster.name!r}, role {budget.role}: every node runs {budget.per_node_requested} "
                 f"of per-node workloads (DaemonSets and the node's own Kubernetes), more than one node's "

@@ -47,9 +47,9 @@ def installed_groups(resource: Recorded) -> tuple[str, ...]:
     chart = release_chart(resource)
     if chart is not None:
         return catalog.CHARTS[chart].installs_crds
-    if resource.type in MANIFEST_TYPES:
-        sources = {resource.inputs.get("file"), *(resource.inputs.get("files") or [])}
-        return tuple(group for manifest in catalog.MANIFESTS.values() if manifest.url in sources
+    if resource.type in MANIFEST_TYPES:  # a ConfigFile applies one file (a ConfigGroup's `files` is not one)
+        source = resource.inputs.get("file")
+        return tuple(group for manifest in catalog.MANIFESTS.values() if manifest.url == source
                      for group in manifest.installs_crds)
     return ()
 

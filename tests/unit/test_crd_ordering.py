@@ -41,8 +41,16 @@ def certificate(name: str, deps: tuple[str, ...], parent: str = "") -> Recorded:
                     {"metadata": {"name": name, "namespace": "tls"}, "spec": {}}, deps, parent)
 
 
-def evaluation(*resources: Recorded, gateway: dict | None = None) -> Evaluation:
+def missing_crds(object_: str, group: str) -> str:
+    """What the check says of a custom resource created before anything installs its CRDs."""
+    return (f"{object_}: nothing that installs the {group} CRDs (a release or manifest in the catalog) is created "
+            "before it; add that release to its depends_on")
+
+
+def evaluation(*resources: Recorded, gateway: dict | None = None, rollout: dict | None = None) -> Evaluation:
     config = {"success6g-edge:gateway": json.dumps(gateway or {"mode": "istio"})}
+    if rollout is not None:
+        config["success6g-edge:rollout"] = json.dumps(rollout)
     return Evaluation(stack="test", config=config, secret_values={}, resources=list(resources))
 
 
@@ -56,8 +64,7 @@ def test_a_custom_resource_without_that_dependency_fails_and_names_the_group() -
     ns = namespace("tls")
     cert_manager = release("cert-manager", "cert-manager", ns)
     problems = check_ordering(evaluation(ns, cert_manager, certificate("ca", (ns.urn,))))
-    assert len(problems) == 1
-    assert "Certificate ca" in problems[0] and "cert-manager.io" in problems[0]
+    assert problems == [missing_crds("kubernetes:cert-manager.io/v1:Certificate ca", "cert-manager.io")]
 
 
 def test_the_check_is_registered_with_the_harness() -> None:
@@ -79,7 +86,7 @@ def test_a_dependency_on_a_release_of_another_chart_does_not_count() -> None:
     other = release("traefik", "traefik", ns)
     problems = check_ordering(evaluation(ns, release("cert-manager", "cm", ns), other,
                                          certificate("ca", (ns.urn, other.urn))))
-    assert [p for p in problems if "cert-manager.io" in p]
+    assert problems == [missing_crds("kubernetes:cert-manager.io/v1:Certificate ca", "cert-manager.io")]
 
 
 def route(deps: tuple[str, ...]) -> Recorded:
@@ -91,7 +98,7 @@ def test_gateway_api_is_preinstalled_unless_the_program_installs_it() -> None:
     ns = namespace("web")
     assert check_ordering(evaluation(ns, route((ns.urn,)), gateway={"installGatewayApiCrds": False})) == []
     problems = check_ordering(evaluation(ns, route((ns.urn,)), gateway={"installGatewayApiCrds": True}))
-    assert len(problems) == 1 and "gateway.networking.k8s.io" in problems[0]
+    assert problems == [missing_crds("kubernetes:gateway.networking.k8s.io/v1:HTTPRoute route", "gateway.networking.k8s.io")]
 
 
 def test_the_gateway_api_manifest_installs_its_group() -> None:
@@ -105,7 +112,8 @@ def test_a_namespaced_object_must_come_after_its_namespace() -> None:
     ns = namespace("apps")
     secret = resource("kubernetes:core/v1:Secret", "s", {"metadata": {"name": "s", "namespace": "apps"}})
     problems = check_ordering(evaluation(ns, secret))
-    assert len(problems) == 1 and "before its namespace 'apps'" in problems[0]
+    assert problems == [("kubernetes:core/v1:Secret s: may be created before its namespace 'apps'; "
+                         "add the Namespace to its depends_on")]
     assert check_ordering(evaluation(ns, resource("kubernetes:core/v1:Secret", "s", secret.inputs, (ns.urn,)))) == []
 
 
@@ -114,7 +122,7 @@ def test_a_namespace_on_another_cluster_does_not_count() -> None:
     secret = resource("kubernetes:core/v1:Secret", "s", {"metadata": {"name": "s", "namespace": "apps"}},
                       (elsewhere.urn,))
     problems = check_ordering(evaluation(elsewhere, secret))
-    assert len(problems) == 1 and "not created by the program on cluster 'c1'" in problems[0]
+    assert problems == ["kubernetes:core/v1:Secret s: namespace 'apps' is not created by the program on cluster 'c1'"]
 
 
 def test_charts_in_the_order_table_must_follow_each_other_on_the_same_cluster() -> None:
@@ -122,7 +130,8 @@ def test_charts_in_the_order_table_must_follow_each_other_on_the_same_cluster() 
     cert_manager = release("cert-manager", "cm", ns)
     unordered = release("istiod", "istiod", istio_ns)
     problems = check_ordering(evaluation(ns, istio_ns, cert_manager, unordered))
-    assert len(problems) == 1 and "istiod" in problems[0] and "cert-manager must come first" in problems[0]
+    assert problems == [("release istiod (istiod) may be installed before cert-manager on cluster 'c1'; "
+                         "cert-manager must come first")]
     ordered = release("istiod", "istiod", istio_ns, (cert_manager.urn,))
     assert check_ordering(evaluation(ns, istio_ns, cert_manager, ordered)) == []
 
@@ -130,3 +139,27 @@ def test_charts_in_the_order_table_must_follow_each_other_on_the_same_cluster() 
 def test_an_absent_earlier_chart_passes() -> None:
     istio_ns = namespace("istio-system")
     assert check_ordering(evaluation(istio_ns, release("istiod", "istiod", istio_ns))) == []
+
+
+def test_every_objects_problems_are_reported_past_components_and_objects_in_order() -> None:
+    ns = namespace("tls")
+    component = resource("success6g:platform:Tls", "tls", {}, custom=False)
+    early_secret = resource("kubernetes:core/v1:Secret", "s", {"metadata": {"name": "s", "namespace": "tls"}})
+    fine = resource("kubernetes:core/v1:ConfigMap", "cm", {"metadata": {"name": "cm", "namespace": "tls"}}, (ns.urn,))
+    problems = check_ordering(evaluation(component, early_secret, ns, certificate("ca", (ns.urn,)), fine))
+    assert problems == [
+        "kubernetes:core/v1:Secret s: may be created before its namespace 'tls'; add the Namespace to its depends_on",
+        missing_crds("kubernetes:cert-manager.io/v1:Certificate ca", "cert-manager.io")]
+
+
+def git_repo() -> Recorded:
+    """The fleet rollout mode's GitRepo, in Rancher's fleet-default namespace on the management cluster."""
+    return resource("kubernetes:fleet.cattle.io/v1alpha1:GitRepo", "edge-sites",
+                    {"metadata": {"name": "edge-sites", "namespace": "fleet-default"}, "spec": {}}, cluster="rancher")
+
+
+def test_fleets_crds_come_with_rancher_in_the_fleet_rollout_mode_only() -> None:
+    assert check_ordering(evaluation(git_repo(), rollout={"mode": "fleet"})) == []
+    unexpected = [missing_crds("kubernetes:fleet.cattle.io/v1alpha1:GitRepo edge-sites", "fleet.cattle.io")]
+    assert check_ordering(evaluation(git_repo(), rollout={"mode": "pulumi"})) == unexpected
+    assert check_ordering(evaluation(git_repo())) == unexpected
