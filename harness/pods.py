@@ -58,16 +58,16 @@ def pod_templates(evaluation: Evaluation) -> list[PodTemplate]:
             template = (template or {}).get(key)
         template = template or {}
         templates.append(PodTemplate(
-            resource=resource, cluster=cluster_of(evaluation, resource),
+            resource=resource, cluster=cluster_of(resource),
             namespace=namespace_of(resource) or "default",
             labels=(template.get("metadata") or {}).get("labels") or {}, spec=template.get("spec") or {}))
     return templates
 
 
-def selected_templates(evaluation: Evaluation, service: Recorded, templates: list[PodTemplate]) -> list[PodTemplate]:
+def selected_templates(service: Recorded, templates: list[PodTemplate]) -> list[PodTemplate]:
     """The templates a Service of ours selects, in its cluster and namespace."""
     selector = (manifest(service).get("spec") or {}).get("selector")
-    cluster, namespace = cluster_of(evaluation, service), namespace_of(service) or "default"
+    cluster, namespace = cluster_of(service), namespace_of(service) or "default"
     return [t for t in templates if (t.cluster, t.namespace) == (cluster, namespace) and selects(selector, t.labels)]
 
 

@@ -82,7 +82,7 @@ def plain(resource: Recorded) -> dict[str, Any]:
     return unwrap_secrets(resource.inputs, placeholder=None)
 
 
-def cluster_of(evaluation: Evaluation, resource: Recorded) -> str:
+def cluster_of(resource: Recorded) -> str:
     """The cluster a Kubernetes resource goes to: its provider's name, less the '-k8s' suffix."""
     provider = resource.provider_urn or resource.providers.get("kubernetes", "").rsplit("::", 1)[0]
     name = provider.split("::")[-1] if provider else ""
@@ -115,7 +115,7 @@ def objects(evaluation: Evaluation, type_: str | None = None, name: str | None =
             continue
         if namespace is not None and namespace_of(resource) != namespace:
             continue
-        if cluster is not None and cluster_of(evaluation, resource) != cluster:
+        if cluster is not None and cluster_of(resource) != cluster:
             continue
         found.append(resource)
     return found
@@ -141,7 +141,7 @@ def named(evaluation: Evaluation, resource_name: str) -> Recorded:
 def on_cluster(evaluation: Evaluation, cluster: str) -> list[Recorded]:
     """The Kubernetes objects that go to one cluster."""
     return [r for r in evaluation.resources
-            if r.custom and r.type.startswith("kubernetes:") and cluster_of(evaluation, r) == cluster]
+            if r.custom and r.type.startswith("kubernetes:") and cluster_of(r) == cluster]
 
 
 def secret_data(evaluation: Evaluation, name: str, namespace: str, cluster: str | None = None) -> dict[str, str]:
@@ -162,7 +162,7 @@ def release_chart(resource: Recorded) -> str | None:
 
 def releases(evaluation: Evaluation, chart: str, cluster: str | None = None) -> list[Recorded]:
     return [r for r in evaluation.of_type(HELM_RELEASE)
-            if release_chart(r) == chart and (cluster is None or cluster_of(evaluation, r) == cluster)]
+            if release_chart(r) == chart and (cluster is None or cluster_of(r) == cluster)]
 
 
 def release_values(evaluation: Evaluation, chart: str) -> dict[str, Any]:
@@ -205,7 +205,7 @@ def object_index(evaluation: Evaluation) -> dict[ObjectKey, Recorded]:
     for resource in evaluation.resources:
         kind, name = kind_of(resource), name_of(resource)
         if kind is not None and name is not None and resource.type != HELM_RELEASE:
-            index[(cluster_of(evaluation, resource), namespace_of(resource) or "", kind, name)] = resource
+            index[(cluster_of(resource), namespace_of(resource) or "", kind, name)] = resource
     return index
 
 

@@ -44,7 +44,7 @@ def write_tree(evaluation: Evaluation, out: Path) -> dict[str, list[tuple[str, s
             continue
         body = manifest(resource)
         folder, file_name = object_path(resource.type, resource.name, body)
-        cluster = cluster_of(evaluation, resource) or "_unknown"
+        cluster = cluster_of(resource) or "_unknown"
         target = out / cluster / folder / file_name
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(yaml.safe_dump(body, sort_keys=True, default_flow_style=False))

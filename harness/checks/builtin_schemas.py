@@ -12,7 +12,7 @@ def check_builtin_schemas(evaluation: Evaluation) -> list[str]:
     versions = cluster_versions(evaluation)
     problems = []
     for resource in filter(is_builtin, evaluation.resources):
-        cluster = cluster_of(evaluation, resource)
+        cluster = cluster_of(resource)
         version = versions.get(cluster)
         if version is None:
             problems.append(f"{resource.name}: no cluster version known for provider of cluster {cluster!r}")

@@ -44,7 +44,7 @@ def made_by_charts(evaluation: Evaluation,
     """What the stack's releases make, by cluster, namespace (the release's), kind and name."""
     made = {}
     for release in evaluation.of_type(HELM_RELEASE):
-        cluster, namespace = cluster_of(evaluation, release), namespace_of(release) or "default"
+        cluster, namespace = cluster_of(release), namespace_of(release) or "default"
         for item in table.get(release_chart(release) or "", ()):
             made[(cluster, namespace, item.kind, item.name)] = item
     return made
@@ -61,6 +61,6 @@ def made_by_cert_manager(evaluation: Evaluation) -> dict[ChartObjectKey, ChartOb
             continue
         secret = (certificate.inputs.get("spec") or {}).get("secretName")
         if secret:
-            made[(cluster_of(evaluation, certificate), namespace_of(certificate) or "default", "Secret", secret)] = \
+            made[(cluster_of(certificate), namespace_of(certificate) or "default", "Secret", secret)] = \
                 CERTIFICATE_SECRET
     return made

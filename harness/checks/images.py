@@ -98,7 +98,7 @@ def our_images(evaluation: Evaluation) -> Iterator[tuple[str, str]]:
             if isinstance(image, str) and OURS.match(image):
                 yield f"{template.describe()}: container {container.get('name')!r}", image
     for release in evaluation.of_type(HELM_RELEASE):
-        where = f"release {release.name} on cluster {cluster_of(evaluation, release)!r}"
+        where = f"release {release.name} on cluster {cluster_of(release)!r}"
         for path, image in _helm_images(manifest(release).get("values") or {}):
             yield f"{where}: {path}", image
 

@@ -68,18 +68,18 @@ def preinstalled_groups(evaluation: Evaluation) -> frozenset[str]:
 def check_ordering(evaluation: Evaluation) -> list[str]:
     graph = Graph(evaluation.resources)
     preinstalled = preinstalled_groups(evaluation)
-    namespaces = {(cluster_of(evaluation, r), name_of(r)): r.urn for r in evaluation.resources if r.type == NAMESPACE}
+    namespaces = {(cluster_of(r), name_of(r)): r.urn for r in evaluation.resources if r.type == NAMESPACE}
     releases: dict[tuple[str, str], list[str]] = {}
     for resource in evaluation.resources:
         chart = release_chart(resource)
         if chart is not None:
-            releases.setdefault((cluster_of(evaluation, resource), chart), []).append(resource.urn)
+            releases.setdefault((cluster_of(resource), chart), []).append(resource.urn)
     problems: list[str] = []
     for resource in evaluation.resources:
         if not resource.type.startswith("kubernetes:"):
             continue
         before = graph.before(resource.urn)
-        cluster = cluster_of(evaluation, resource)
+        cluster = cluster_of(resource)
         problems += _crd_problems(resource, before, graph, preinstalled)
         problems += _namespace_problems(resource, cluster, before, namespaces)
         problems += _chart_order_problems(resource, cluster, before, releases)

@@ -20,7 +20,7 @@ def _is_route(resource: Recorded) -> bool:
 
 def _grants(evaluation: Evaluation) -> list[tuple[str, str, dict[str, Any]]]:
     """(cluster, namespace, spec) of every ReferenceGrant."""
-    return [(cluster_of(evaluation, r), namespace_of(r) or "default", manifest(r).get("spec") or {})
+    return [(cluster_of(r), namespace_of(r) or "default", manifest(r).get("spec") or {})
             for r in evaluation.resources
             if r.type.startswith(f"kubernetes:{GATEWAY_GROUP}/") and kind_of(r) == "ReferenceGrant"]
 
@@ -44,7 +44,7 @@ def check_route_backends(evaluation: Evaluation,
     index, made, grants = object_index(evaluation), made_by_charts(evaluation, chart_objects), _grants(evaluation)
     problems = []
     for route in filter(_is_route, evaluation.resources):
-        cluster, namespace, kind = cluster_of(evaluation, route), namespace_of(route) or "default", kind_of(route)
+        cluster, namespace, kind = cluster_of(route), namespace_of(route) or "default", kind_of(route)
         where = f"{kind} {namespace}/{name_of(route)} on cluster {cluster!r}"
         for rule in (manifest(route).get("spec") or {}).get("rules") or []:
             for backend in rule.get("backendRefs") or []:

@@ -16,10 +16,10 @@ def check_service_selectors(evaluation: Evaluation) -> list[str]:
         if spec.get("type") == "ExternalName":
             continue
         where = (f"Service {namespace_of(service) or 'default'}/{name_of(service)} on cluster "
-                 f"{cluster_of(evaluation, service)!r}")
+                 f"{cluster_of(service)!r}")
         if not spec.get("selector"):
             problems.append(f"{where}: has no selector, so no endpoints (select the pods it serves)")
-        elif not selected_templates(evaluation, service, templates):
+        elif not selected_templates(service, templates):
             problems.append(f"{where}: its selector {spec['selector']} matches no pod template in its namespace "
                             "on that cluster")
     return problems

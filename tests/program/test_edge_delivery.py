@@ -22,7 +22,7 @@ def test_every_worker_gets_the_model_store_it_needs_to_load_the_published_model(
     domain = evaluation.config["success6g-edge:domain"]
     roles = {cluster.name: cluster.roles for cluster in stack_config(evaluation).clusters}
     for worker in objects(evaluation, kind="DaemonSet", name="inference-worker"):
-        cluster = cluster_of(evaluation, worker)
+        cluster = cluster_of(worker)
         [container] = plain(worker)["spec"]["template"]["spec"]["containers"]
         secrets = {s.inputs["metadata"]["name"]: plain(s)["stringData"]
                    for s in objects(evaluation, SECRET, namespace="edge-apps", cluster=cluster)}

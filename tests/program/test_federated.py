@@ -33,7 +33,7 @@ def container(deployment: Recorded, name: str) -> dict:
 
 def test_the_superlink_serves_tls_admits_registered_supernodes_and_keeps_state(evaluations):
     superlink = one(evaluations["edge"], DEPLOYMENT, "superlink", "federated")
-    assert cluster_of(evaluations["edge"], superlink) == "core"
+    assert cluster_of(superlink) == "core"
     main = container(superlink, "superlink")
     args = main["args"]
     assert main["image"] == "docker.io/flwr/superlink:1.42.0"
@@ -67,7 +67,7 @@ def test_a_supernode_per_listed_node_with_its_own_secret_key(evaluations):
     edge = evaluations["edge"]
     supernodes = [d for d in objects(edge, DEPLOYMENT, namespace="edge-apps") if d.inputs["metadata"]["name"]
                   .startswith("supernode-")]
-    placed = {(cluster_of(edge, d), d.inputs["spec"]["template"]["spec"]["nodeSelector"]["kubernetes.io/hostname"])
+    placed = {(cluster_of(d), d.inputs["spec"]["template"]["spec"]["nodeSelector"]["kubernetes.io/hostname"])
               for d in supernodes}
     assert placed == {("edge-a", "edge-a-1"), ("edge-a", "edge-a-2"), ("edge-b", "edge-b-1"), ("edge-b", "edge-b-2")}
     keys = set()
@@ -78,12 +78,12 @@ def test_a_supernode_per_listed_node_with_its_own_secret_key(evaluations):
         assert args[args.index("--root-certificates") + 1] == "/ca/ca.crt"
         [ca] = [v for v in deployment.inputs["spec"]["template"]["spec"]["volumes"] if v["name"] == "ca"]
         assert ca["configMap"] == {"name": "success6g-ca", "items": [{"key": "ca.crt", "path": "ca.crt"}]}
-        one(edge, "kubernetes:core/v1:ConfigMap", "success6g-ca", "edge-apps", cluster_of(edge, deployment))
+        one(edge, "kubernetes:core/v1:ConfigMap", "success6g-ca", "edge-apps", cluster_of(deployment))
         node = deployment.inputs["spec"]["template"]["spec"]["nodeSelector"]["kubernetes.io/hostname"]
         assert f'node="{node}"' in args[args.index("--node-config") + 1]
         labels = deployment.inputs["spec"]["template"]["metadata"]["labels"]
         assert READER_LABEL.items() <= labels.items() and CLIENT_LABEL.items() <= labels.items()
-        secret = one(edge, SECRET, f"supernode-{node}-key", "edge-apps", cluster_of(edge, deployment))
+        secret = one(edge, SECRET, f"supernode-{node}-key", "edge-apps", cluster_of(deployment))
         assert "4dabf18193072939515e22adb298388d" in str(secret.inputs["stringData"])  # a Pulumi secret
         keys.add(plain(secret)["stringData"]["private.key"])
     assert len(keys) == 4  # one key pair per node, none shared
