@@ -50,5 +50,6 @@ TARGETS: dict[str, Target] = {
     "config": Target(
         ("infra/config.py",),
         ("tests/unit/test_config.py", "tests/unit/test_rollout_config.py", "tests/unit/test_serving_config.py",
-         "tests/unit/test_data_services_config.py", "tests/unit/test_project_file.py")),
+         "tests/unit/test_data_services_config.py", "tests/unit/test_project_file.py",
+         "tests/unit/test_config_load.py")),
 }
