@@ -1,4 +1,4 @@
-"""Loading a stack as the program does (infra/__main__.py calls config.load()), from the config the engine passes.
+"""Loading a stack as the program does (infra/__main__.py calls config_loader.load()), from what the engine passes.
 
 The engine passes a stack's config in one of two ways: the language host (`pulumi up`) in the environment
 (PULUMI_CONFIG, PULUMI_CONFIG_SECRET_KEYS), the SDK's runtime config (mocks, the Automation API) through
@@ -16,7 +16,8 @@ import pytest
 
 from harness import sdk
 from harness.run import config_from_stack_file, project_config_defaults
-from infra.config import PROJECT, SECRET_KEYS, ConfigError, StackConfig, StackSecrets, load
+from infra.config import PROJECT, SECRET_KEYS, ConfigError, StackConfig, StackSecrets
+from infra.config_loader import load
 from tests.support.stacks import core_cluster, edge_site, write_stack
 
 STACK = "site-b"
@@ -42,7 +43,7 @@ def stack_file(tmp_path: Path, secrets: tuple[str, ...] = (), **config: Any) -> 
 
 
 def load_as(engine: str, path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[StackConfig, StackSecrets]:
-    """config.load() with the stack file's config passed the way `engine` passes it (secure values: test values)."""
+    """load() with the stack file's config passed the way `engine` passes it (secure values: test values)."""
     config, secret_keys, _ = config_from_stack_file(path)
     config = {**project_config_defaults(), **config}  # Pulumi.yaml's values for every stack, as the engine adds
     mocks = NoResources()
@@ -63,12 +64,6 @@ def refusal(engine: str, path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     return str(refused.value)
 
 
-def value_of(output: pulumi.Output[str]) -> str:
-    seen: list[str] = []
-    sdk.run_program(lambda: output.apply(seen.append))
-    return seen[0]
-
-
 @pytest.fixture(params=[LANGUAGE_HOST, RUNTIME_CONFIG])
 def engine(request: pytest.FixtureRequest) -> str:
     return request.param
@@ -81,13 +76,15 @@ def test_a_stack_file_loads_with_its_settings_and_secrets(engine: str, tmp_path:
     config, secrets = load_as(engine, path, monkeypatch)
     assert (config.domain, [cluster.name for cluster in config.clusters]) == ("edge.example.org", ["core", "edge-a"])
     assert (config.vehicle_api.node_port, config.profile) == (30400, "full")
-    assert value_of(secrets.get("grafanaAdminPassword")) == "harness-test-secret-grafanaAdminPassword"
-    assert value_of(secrets.get("rancherToken")) == "harness-test-secret-rancherToken"
+    grafana, rancher = secrets.get("grafanaAdminPassword"), secrets.get("rancherToken")
+    assert (sdk.output_value(grafana), sdk.output_value(rancher)) == ("harness-test-secret-grafanaAdminPassword",
+                                                                      "harness-test-secret-rancherToken")
+    assert (sdk.output_is_secret(grafana), sdk.output_is_secret(rancher)) == (True, True)
     assert [key for key in SECRET_KEYS if secrets.get(key) is None] == [  # unset: the program generates them
         "vehicleApiPassword", "s3AccessKeyId", "s3SecretAccessKey", "influxdbAdminPassword", "influxdbAdminToken",
         "jupyterhubOauthClientSecret"]
-    assert {name: value_of(url) for name, url in secrets.alert_receivers.items()} == {
-        "ops": "harness-test-secret-alertSecretOps"}  # the mail receiver has no SMTP auth, so no secret
+    assert {name: (sdk.output_value(url), sdk.output_is_secret(url)) for name, url in secrets.alert_receivers.items()
+            } == {"ops": ("harness-test-secret-alertSecretOps", True)}  # the mail receiver has no SMTP auth: no secret
 
 
 def test_asking_for_a_key_that_is_not_a_secret_is_a_programming_error(tmp_path: Path,
