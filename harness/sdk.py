@@ -7,8 +7,8 @@ what the harness needs, so this module reaches into it:
 - `pulumi.runtime.rpc`: the signature a secret value is wrapped under in the inputs a mock monitor sees,
   and the deserializer of a resource's registered properties;
 - `pulumi.runtime.mocks.MockMonitor`: the monitor `set_mocks` installs, subclassed to record registrations;
-- `pulumi.runtime.sync_await`: the SDK's own way to await the program synchronously (as `pulumi.runtime.test`
-  does; `run_in_stack` waits forever under mocks) and its event loop;
+- `pulumi.runtime.sync_await`: the SDK's own way to await the program (or one Output) synchronously (as
+  `pulumi.runtime.test` does; `run_in_stack` waits forever under mocks) and its event loop;
 - `pulumi.runtime.settings`: the root resource, the RPC manager and the finished outputs a failed run leaves;
 - `pulumi.runtime.stack`: running the program as the root stack's function, and registering its exports.
 
@@ -65,6 +65,20 @@ def install_mocks(mocks: pulumi.runtime.Mocks, monitor: Any, project: str, stack
 def run_program(program: Callable[[], None]) -> None:
     """Run the program as the root stack's function and wait for every registration it started."""
     _sync_await(run_pulumi_func(program))
+
+
+def output_value(output: pulumi.Output[Any]) -> Any:
+    """An Output's value, awaited on the SDK's event loop without running a program (nor its RPC threads).
+
+    For values a test gets outside a program, e.g. the secrets infra/config_loader.py reads: running a program
+    for them would wait on the runtime's thread pool, which a process forked after a run (mutmut) cannot use.
+    """
+    return _sync_await(output.future())
+
+
+def output_is_secret(output: pulumi.Output[Any]) -> bool:
+    """Whether the SDK keeps an Output's value secret (encrypted in the state, masked in the CLI)."""
+    return _sync_await(output.is_secret())
 
 
 def register_stack_exports() -> None:

@@ -2,10 +2,10 @@
 
 import pulumi
 
-from infra import config
+from infra import config_loader
 from infra.platform import Platform, PlatformArgs
 
-stack_config, stack_secrets = config.load()
+stack_config, stack_secrets = config_loader.load()
 platform = Platform("success6g", PlatformArgs(config=stack_config, secrets=stack_secrets))
 pulumi.export("clusters", platform.clusters)
 pulumi.export("domain", stack_config.domain)

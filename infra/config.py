@@ -1,8 +1,8 @@
-"""The stack's configuration: pydantic models, and the only reader of pulumi.Config.
+"""The stack's configuration: pydantic models, and their validation of the values the engine passes.
 
 Stack files (stacks/Pulumi.<stack>.yaml) hold only what differs from the
 defaults declared here. Keys are camelCase, as Pulumi config keys usually are.
-Every validation error names the stack file and the key path.
+Every validation error names the stack file and the key path. infra/config_loader.py reads the values.
 """
 
 from __future__ import annotations
@@ -485,9 +485,9 @@ class StackConfig(Model):
         for index, role in enumerate(self.kepler.roles):
             measured = [c.name for c in self.clusters if role in c.nodes and c.nodes[role].power_source == "rapl"]
             if not measured:
-                raise ValueError(f"kepler.roles[{index}] '{role}': no cluster has a '{role}' node pool with "
+                raise ValueError(f"kepler.roles[{index}] '{role}': no cluster has a node pool '{role}' with "
                                  "powerSource 'rapl'; Kepler 0.11 reads RAPL only and measures nothing there "
-                                 "(set nodes.{role}.powerSource: rapl on bare-metal pools, or remove the role)")
+                                 f"(set nodes.{role}.powerSource: rapl on bare-metal pools, or remove the role)")
 
     def _check_data_services(self) -> None:
         enabled = self.components
@@ -538,7 +538,6 @@ class KeyPathError(ValueError):
     def __init__(self, path: str, message: str) -> None:
         super().__init__(message)
         self.path = path
-        self.message = message
 
 
 class ConfigError(pulumi.RunError):
@@ -550,11 +549,8 @@ def stack_file(stack: str) -> str:
 
 
 def _string_fields() -> set[str]:
-    return {
-        field.alias or name
-        for name, field in StackConfig.model_fields.items()
-        if field.annotation is str or name == "domain"
-    }
+    """The keys whose values stay text as the engine passes them (a domain like 10.20 is not the number 10.2)."""
+    return {to_camel(name) for name, field in StackConfig.model_fields.items() if field.annotation is str}
 
 
 def parse_stack_config(raw: dict[str, str], stack: str) -> StackConfig:
@@ -584,7 +580,7 @@ def format_validation_error(error: ValidationError, stack: str) -> str:
         message = detail["msg"]
         cause = (detail.get("ctx") or {}).get("error")
         if isinstance(cause, KeyPathError):
-            path, message = _key_path((*detail["loc"], *_split_path(cause.path))), cause.message
+            path, message = _key_path((*detail["loc"], *_split_path(cause.path))), str(cause)
         elif detail["type"] == "extra_forbidden":
             message = "unknown key (not part of the stack configuration; check its spelling)"
         elif detail["type"] in ("int_type", "float_type", "bool_type") and isinstance(detail.get("input"), str):
@@ -599,62 +595,21 @@ def _split_path(path: str) -> tuple[str | int, ...]:
 
 
 def _key_path(loc: tuple[Any, ...]) -> str:
-    path = ""
-    for part in loc:
+    """('clusters', 0, 'nodes', 'gpu-pool', '[key]') -> "clusters[0].nodes['gpu-pool']"; () -> '(top level)'."""
+    parts = [part for part in loc if part != "[key]"]  # pydantic's mark of an error in a mapping's key itself
+    if not parts:
+        return "(top level)"
+    path = str(parts[0])  # the config key itself, as the stack file writes it
+    for part in parts[1:]:
         if isinstance(part, int):
             path += f"[{part}]"
-        elif not path:
-            path = str(part)
         elif re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", str(part)):
             path += f".{part}"
         else:
             path += f"[{part!r}]"
-    return path or "(top level)"
+    return path
 
 
 def declared_keys() -> set[str]:
     """Every key the program reads: the model's fields and the secret keys."""
-    return {field.alias or name for name, field in StackConfig.model_fields.items()} | set(SECRET_KEYS)
-
-
-def _project_config() -> tuple[dict[str, str], set[str]]:
-    """(every config value of this project, the keys set as secrets), through the SDK's public runtime API.
-
-    The language host passes the stack's config in the environment (PULUMI_CONFIG), which lists every key,
-    unknown ones included; keys the program declares are also asked for one by one.
-    """
-    prefix = f"{PROJECT}:"
-    keys = {key[len(prefix):] for key in pulumi.runtime.get_config_env() if key.startswith(prefix)}
-    keys |= declared_keys()
-    values = {key: pulumi.runtime.get_config(prefix + key) for key in keys}
-    secret_env = set(pulumi.runtime.get_config_secret_keys_env())
-    secret = {key for key in values
-              if pulumi.runtime.is_config_secret(prefix + key) or prefix + key in secret_env}
-    return {key: value for key, value in values.items() if value is not None}, secret
-
-
-def plain_text_secrets(values: dict[str, str], secret: set[str], stack: str,
-                       receiver_keys: set[str] = frozenset()) -> None:
-    """Stop when a key that holds a secret was set in plain text: it would be stored and shown unencrypted."""
-    exposed = sorted(key for key in values if key not in secret
-                     and (key in SECRET_KEYS or key in receiver_keys or key.startswith(ALERT_SECRET_PREFIX)))
-    if exposed:
-        fixes = "\n".join(f"  pulumi config set --secret --stack {stack} {key}   (then paste the value)"
-                          for key in exposed)
-        raise ConfigError(f"{stack_file(stack)}: " + ", ".join(f"{PROJECT}:{key}" for key in exposed)
-                          + " holds a secret but is set in plain text (no `secure:`); remove it from the file and "
-                          f"set it encrypted:\n{fixes}")
-
-
-def load() -> tuple[StackConfig, StackSecrets]:
-    """Read and validate this stack's config; the program's only contact with pulumi.Config."""
-    stack = pulumi.get_stack()
-    values, secret = _project_config()
-    stack_config = parse_stack_config(values, stack)
-    receiver_keys = {receiver.secret for receiver in stack_config.monitoring.alert_receivers if receiver.secret}
-    plain_text_secrets(values, secret, stack, receiver_keys)
-    config = pulumi.Config(PROJECT)
-    receivers = {receiver.name: config.require_secret(receiver.secret)
-                 for receiver in stack_config.monitoring.alert_receivers if receiver.secret is not None}
-    secrets = StackSecrets({key: config.get_secret(key) for key in SECRET_KEYS}, receivers)
-    return stack_config, secrets
+    return {to_camel(name) for name in StackConfig.model_fields} | set(SECRET_KEYS)

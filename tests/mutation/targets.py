@@ -48,7 +48,8 @@ TARGETS: dict[str, Target] = {
         ("tests/unit/test_injector_replay.py", "tests/unit/test_injector_sinks.py",
          "tests/integration/test_injector_cli.py")),
     "config": Target(
-        ("infra/config.py",),
+        ("infra/config.py", "infra/config_loader.py"),
         ("tests/unit/test_config.py", "tests/unit/test_rollout_config.py", "tests/unit/test_serving_config.py",
-         "tests/unit/test_data_services_config.py", "tests/unit/test_project_file.py")),
+         "tests/unit/test_data_services_config.py", "tests/unit/test_project_file.py",
+         "tests/unit/test_config_load.py")),
 }

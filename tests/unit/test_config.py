@@ -79,9 +79,22 @@ def test_exactly_one_core_cluster() -> None:
     assert "exactly one cluster must have the core role (core or both); found none" in message
 
 
-def test_kubeconfig_or_rancher_not_both() -> None:
-    cluster = {**CLUSTER, "rancher": {"cluster": "lab"}}
-    assert "give exactly one of 'kubeconfig' or 'rancher'" in error_of(raw(clusters=[cluster]))
+@pytest.mark.parametrize("access", [{"rancher": {"cluster": "lab"}}, {"kubeconfig": None}],
+                         ids=["both", "neither"])
+def test_a_cluster_is_reached_through_kubeconfig_or_rancher(access: dict) -> None:
+    cluster = {key: value for key, value in {**CLUSTER, **access}.items() if value is not None}
+    assert error_of(raw(clusters=[cluster])) == (
+        "stacks/Pulumi.lab.yaml: invalid configuration\n  success6g-edge:clusters[0]: Value error, give exactly one "
+        "of 'kubeconfig' or 'rancher' (how to reach the cluster)")
+
+
+def test_a_node_pool_of_an_unknown_role_is_named_by_its_key() -> None:
+    nodes = {**CLUSTER["nodes"], "gpu-pool": {"count": 1, "cpu": 8, "memoryGb": 32}, "gpu": {"count": 1, "cpu": 8,
+                                                                                               "memoryGb": 32}}
+    assert error_of(raw(clusters=[{**CLUSTER, "nodes": nodes}])) == (
+        "stacks/Pulumi.lab.yaml: invalid configuration\n"
+        "  success6g-edge:clusters[0].nodes['gpu-pool']: Input should be 'core' or 'edge'\n"
+        "  success6g-edge:clusters[0].nodes.gpu: Input should be 'core' or 'edge'")
 
 
 def test_secret_keys_never_enter_the_plain_model() -> None:
@@ -90,10 +103,24 @@ def test_secret_keys_never_enter_the_plain_model() -> None:
 
 
 def test_text_is_not_a_number_or_a_boolean() -> None:
-    nodes = {"core": {"count": "3", "cpu": 8, "memoryGb": 16}, "edge": {"count": 2, "cpu": 4, "memoryGb": 8}}
+    nodes = {"core": {"count": "3", "cpu": 8, "memoryGb": 16}, "edge": {"count": 2, "cpu": "4.5", "memoryGb": 8}}
     message = error_of(raw(clusters=[{**CLUSTER, "nodes": nodes}], vehicleApi={"persistence": "yes"}))
-    assert "success6g-edge:clusters[0].nodes.core.count: Input should be a valid integer, got the text '3'" in message
-    assert "success6g-edge:vehicleApi.persistence: Input should be a valid boolean, got the text 'yes'" in message
+    hint = "(write the value without quotes)"
+    assert message.splitlines()[1:] == [
+        f"  success6g-edge:clusters[0].nodes.core.count: Input should be a valid integer, got the text '3' {hint}",
+        f"  success6g-edge:clusters[0].nodes.edge.cpu: Input should be a valid number, got the text '4.5' {hint}",
+        f"  success6g-edge:vehicleApi.persistence: Input should be a valid boolean, got the text 'yes' {hint}"]
+
+
+def test_text_that_is_wrong_for_another_reason_gets_no_hint_about_quotes() -> None:
+    assert error_of(raw(domain="Lab.Example.org")) == (
+        "stacks/Pulumi.lab.yaml: invalid configuration\n"
+        "  success6g-edge:domain: String should match pattern "
+        "'^([a-z0-9]([-a-z0-9]*[a-z0-9])?\\.)+[a-z0-9]([-a-z0-9]*[a-z0-9])?$'")
+
+
+def test_a_domain_that_reads_as_a_number_stays_text() -> None:
+    assert parse_stack_config(raw(domain="10.20"), "lab").domain == "10.20"
 
 
 def test_a_repeated_cluster_name_is_reported_at_its_key_path() -> None:

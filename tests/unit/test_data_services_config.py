@@ -26,8 +26,6 @@ def test_defaults_turn_every_data_service_on_with_seaweedfs_and_a_shared_passwor
 
 
 @pytest.mark.parametrize(("config", "message"), [
-    ({"components": {"objectStore": False}}, "components.mlflow needs components.objectStore"),
-    ({"components": {"mlflow": False}}, "components.jupyterhub needs components.mlflow"),
     ({"jupyterhub": {"auth": {"mode": "oauth"}}}, "mode 'oauth' needs 'oauth'"),
     ({"objectStore": {"backend": "ceph"}}, "success6g-edge:objectStore.backend"),
     ({"influxdb": {"retention": "30 days"}}, "success6g-edge:influxdb.retention"),
@@ -37,6 +35,18 @@ def test_a_wrong_setting_names_the_file_and_key(config: dict, message: str) -> N
     with pytest.raises(ConfigError) as raised:
         parse(**config)
     assert "stacks/Pulumi.lab.yaml" in str(raised.value) and message in str(raised.value)
+
+
+@pytest.mark.parametrize(("components", "reason"), [
+    ({"objectStore": False}, "components.mlflow needs components.objectStore (its artifact store)"),
+    ({"influxdb": False}, "components.dataPath needs components.influxdb (where the workers write predictions)"),
+    ({"mlflow": False}, "components.jupyterhub needs components.mlflow and components.objectStore"),
+])
+def test_a_data_service_without_what_it_needs_is_refused(components: dict, reason: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        parse(components=components)
+    assert str(raised.value) == ("stacks/Pulumi.lab.yaml: invalid configuration\n"
+                                 f"  success6g-edge:(top level): Value error, {reason}")
 
 
 def test_postgres_pods_follow_the_profile_unless_configured() -> None:

@@ -8,6 +8,7 @@ import textwrap
 import tomllib
 from pathlib import Path
 
+import pulumi
 import pytest
 
 from harness import sdk
@@ -96,3 +97,10 @@ def test_a_failed_run_leaves_nothing_behind_for_the_next(tmp_path: Path) -> None
     second = evaluate("probe", root=passing, project="probe")
     assert second.error is None  # drain_failed_run: the first run's failures are not reported as this run's
     assert [r.name for r in second.resources if r.type.startswith("kubernetes:core")] == ["fine"]
+
+
+def test_an_outputs_value_is_read_without_running_a_program() -> None:
+    """output_value: what a test reads outside a program (e.g. a loaded secret), applies included."""
+    token = pulumi.Output.secret("harness-test-secret-token")
+    assert sdk.output_value(token.apply(lambda value: value.upper())) == "HARNESS-TEST-SECRET-TOKEN"
+    assert (sdk.output_is_secret(token), sdk.output_is_secret(pulumi.Output.from_input("plain"))) == (True, False)

@@ -31,6 +31,11 @@ def refused(**sections: Any) -> str:
     return str(error.value)
 
 
+def stack_wide(reason: str) -> str:
+    """The message of a rule over several sections (not one key): the whole stack file is at fault."""
+    return f"stacks/Pulumi.lab.yaml: invalid configuration\n  success6g-edge:(top level): Value error, {reason}"
+
+
 def test_a_valid_serving_config_is_accepted() -> None:
     config = parse_stack_config(raw_config(kserve={"enabled": True, "mode": "Knative", "role": "edge"},
                                            kepler={"enabled": True, "roles": ["core"]}), "lab")
@@ -40,13 +45,14 @@ def test_a_valid_serving_config_is_accepted() -> None:
 
 def test_knative_mode_needs_istio() -> None:
     message = refused(kserve={"enabled": True, "mode": "Knative"}, gateway={"mode": "existing", "className": "traefik"})
-    assert "stacks/Pulumi.lab.yaml" in message
-    assert "kserve.mode 'Knative' needs gateway.mode 'istio'" in message
+    assert message == stack_wide("kserve.mode 'Knative' needs gateway.mode 'istio' (Knative Serving routes through "
+                                 "Istio); use kserve.mode 'Standard' with another gateway")
 
 
 def test_knative_mode_needs_the_full_profile() -> None:
     message = refused(kserve={"enabled": True, "mode": "Knative"}, profile="minimal")
-    assert "kserve.mode 'Knative' needs profile 'full'" in message
+    assert message == stack_wide("kserve.mode 'Knative' needs profile 'full' (the minimal profile has no Istio or "
+                                 "Knative); use kserve.mode 'Standard'")
 
 
 def test_knative_mode_on_edge_clusters_without_istio_is_refused() -> None:
@@ -55,17 +61,20 @@ def test_knative_mode_on_edge_clusters_without_istio_is_refused() -> None:
     clusters.append({"name": "far", "role": "edge", "kubernetesVersion": "1.35", "kubeconfig": {"path": "k"},
                      "nodes": {"edge": {"count": 1, "cpu": 8, "memoryGb": 16}}})
     message = refused(clusters=clusters, kserve={"enabled": True, "mode": "Knative", "role": "edge"})
-    assert "kserve.role 'edge'" in message and "['far']" in message
+    assert message == stack_wide("kserve.role 'edge' with kserve.mode 'Knative': clusters ['far'] have no Istio (it "
+                                 "runs on the core cluster only); use kserve.role 'core' or kserve.mode 'Standard'")
 
 
 def test_standard_mode_needs_cert_manager() -> None:
     message = refused(kserve={"enabled": True}, components={"certManager": False, "gateway": False})
-    assert "kserve.enabled needs components.certManager" in message
+    assert message == stack_wide("kserve.enabled needs components.certManager (KServe's webhook certificates)")
 
 
 def test_kepler_on_a_role_without_rapl_is_refused() -> None:
     message = refused(kepler={"enabled": True, "roles": ["core", "edge"]})
-    assert "kepler.roles[1] 'edge'" in message and "powerSource 'rapl'" in message
+    assert message == stack_wide("kepler.roles[1] 'edge': no cluster has a node pool 'edge' with powerSource 'rapl'; "
+                                 "Kepler 0.11 reads RAPL only and measures nothing there (set "
+                                 "nodes.edge.powerSource: rapl on bare-metal pools, or remove the role)")
 
 
 def test_a_power_model_on_a_measured_pool_is_refused() -> None:
