@@ -82,7 +82,7 @@ def score_residuals(residuals: np.ndarray, sigma: np.ndarray) -> tuple[np.ndarra
 
 def score_shares(score: np.ndarray, contributions: np.ndarray) -> np.ndarray:
     """Each sensor's share of the score (score_residuals' contributions over the score; 0 where the score is 0)."""
-    return np.divide(contributions, score[:, None], out=np.zeros_like(contributions), where=score[:, None] > 0)
+    return contributions / np.where(score > 0, score, 1.0)[:, None]  # a score of 0 has contributions of 0
 
 
 def prediction_columns(output: ModelOutput, sensors: Sequence[str]) -> dict[str, np.ndarray]:
@@ -213,8 +213,6 @@ class ConditionModel:
     def _predict_all(self, predictors: Sequence[Callable[[np.ndarray], np.ndarray]], columns: list[np.ndarray],
                      matrix: np.ndarray) -> np.ndarray:
         out = np.empty((matrix.shape[0], len(self.sensors)))
-        if matrix.shape[0] == 0:
-            return out
         for i, (predict, inputs) in enumerate(zip(predictors, columns)):
             out[:, i] = predict(matrix[:, inputs])
         return out

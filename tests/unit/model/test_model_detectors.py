@@ -9,7 +9,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from apps.model.detectors import BINS, DETECTORS, FaultDetectors, Verdict, calibrate
+from apps.model.detectors import BINS, DETECTORS, FaultDetectors, SensorColumns, Verdict, calibrate, statistics
 from apps.model.features import SUFFIXES
 
 SENSORS = ("vehicle_speed", "engine_torque")
@@ -69,6 +69,7 @@ def test_a_missing_sensor_is_a_dropout_and_one_that_never_reported_is_not():
     assert verdict.fired["dropout"].tolist() == [True, False, False]
     assert verdict.alarm.tolist() == [True, False, False]
     assert verdict.contributions[0, 0] == pytest.approx(2.0)
+    assert verdict.contributions[2].tolist() == [0.0, 0.5 / STALE_S]  # never reported: nothing; torque: its age
 
 
 def test_the_residual_detector_sees_one_biased_sensor_that_the_averaged_score_misses():
@@ -151,3 +152,70 @@ def test_a_manifest_without_detectors_or_with_mis_sized_scales_is_named(tmp_path
     manifest["scales"]["stuck"] = manifest["scales"]["stuck"][:1]
     with pytest.raises(ValueError, match=r"m/model.json: key 'detectors' has non-positive or mis-sized stuck"):
         FaultDetectors.from_manifest(manifest, len(SENSORS), "m/model.json")
+
+
+def test_each_statistic_of_a_row_in_units_of_the_sensors_error_or_spread():
+    jumped = row((80.0, 0.1, 50.0, 0.0, 1.6), (10.0, 0.1, -10.0, 0.0, 1.6))  # torque from -10 to +10 Nm
+    repeated = row((np.nan, 4.0, 50.0, 0.0, 5.5), (100.0, 0.1, 100.0, 0.0, 1.6))  # speed missing, torque repeats
+    matrix, residuals = np.vstack([jumped, repeated]), np.array([[4.0, 20.0], [np.nan, 30.0]])
+    stats = statistics(matrix, residuals, SIGMA, STD, SensorColumns.of(SENSORS))
+    assert stats["residual"].tolist() == [[2.0, 2.0], [0.0, 3.0]]  # a missing value: 0
+    assert stats["stuck"].tolist() == [[0.0, 0.0], [0.0, 4.0]]
+    assert stats["spike"].tolist() == [[3.0, 0.4], [0.0, 0.0]]
+    # a sensor's jump in its spread; a sensor constant on the training drives (no spread): any jump is huge
+    narrow = statistics(matrix, residuals, SIGMA, np.array([0.5, 0.0]), SensorColumns.of(SENSORS))
+    assert narrow["spike"][0].tolist() == [60.0, 20.0 / 1e-9]
+
+
+def test_a_reading_exactly_stale_after_s_old_is_not_missing_and_a_score_exactly_at_the_threshold_does_not_alarm():
+    found = detectors(score=2.0)
+    on_time = row((50.0, STALE_S, 49.0, 1.0, STALE_S + 1.5))
+    verdict = judge(found, [on_time], [(0.0, 0.0)], score=4.0)  # 4 / 2 / 2: exactly the threshold
+    assert not verdict.fired["dropout"][0] and not verdict.fired["score"][0] and not verdict.alarm[0]
+    np.testing.assert_allclose(verdict.contributions[0], [1.0, 0.5])  # speed: its age's ratio, 1
+
+
+def test_a_residual_is_scaled_in_the_bin_of_its_sensors_expected_value():
+    found = replace(detectors(), bin_edges=np.tile([10.0, 20.0, 30.0, 40.0], (len(SENSORS), 1)))
+    found.scales["residual"][0] = [1.0, 1.0, 100.0, 100.0, 100.0]  # wide where speed should read above 20
+    reading = row((25.0, 0.1, 24.0, 1.0, 1.6))
+    # observed 25, 10 above the others' estimate of 15 (bin 1): 5 sigma over a scale of 1 and threshold 2
+    verdict = judge(found, [reading], [(10.0, 0.0)])
+    assert verdict.fired["residual"].tolist() == [True]
+    assert verdict.contributions[0, 0] == pytest.approx(2.5)
+
+
+def test_a_manifest_restores_every_value_and_names_each_non_positive_mis_sized_or_null_one():
+    found = detectors()
+    manifest = json.loads(json.dumps(found.to_manifest()))
+    restored = FaultDetectors.from_manifest(manifest, len(SENSORS), "m/model.json")
+    assert (restored.score_scale, restored.threshold, restored.calibrated_rate) == (100.0, 2.0, 0.003)
+    np.testing.assert_array_equal(restored.bin_edges, found.bin_edges)
+    for name in DETECTORS:
+        np.testing.assert_array_equal(restored.scales[name], found.scales[name])
+    small = FaultDetectors.from_manifest({**manifest, "threshold": 0.5, "score_scale": 0.5}, len(SENSORS), "m")
+    assert (small.threshold, small.score_scale) == (0.5, 0.5)
+
+    def problem(**changes) -> str:
+        with pytest.raises(ValueError) as error:
+            FaultDetectors.from_manifest({**manifest, **changes}, len(SENSORS), "m/model.json")
+        return str(error.value)
+
+    named = "m/model.json: key 'detectors' has non-positive or mis-sized "
+    assert problem(threshold=0.0) == named + "threshold or score_scale"
+    assert problem(score_scale=0.0) == named + "threshold or score_scale"
+    assert problem(scales={**manifest["scales"], "residual": [[0.0] * BINS, [1.0] * BINS]}) == named + "residual"
+    assert problem(scales={**manifest["scales"], "spike": [[None] * BINS, [1.0] * BINS]}) == named + "spike"
+    assert problem(scales={**manifest["scales"], "stuck": [[1.0] * BINS]},
+                   bin_edges=manifest["bin_edges"][:1]) == named + "stuck, bin_edges"
+
+
+def test_a_sensor_without_bin_edges_null_in_the_manifest_still_has_its_rows_judged():
+    """A sensor that never reported on the calibration drives has NaN bin edges (another JSON writer: null)."""
+    manifest = json.loads(json.dumps(detectors().to_manifest()))
+    manifest["bin_edges"][1] = [None] * (BINS - 1)
+    restored = FaultDetectors.from_manifest(manifest, len(SENSORS), "m/model.json")
+    assert np.isnan(restored.bin_edges[1]).all()
+    verdict = judge(restored, [row((50.0, 0.1, 49.0, 1.0, 1.6))], [(0.0, 600.0)])  # torque 60 sigma off
+    assert verdict.fired["residual"].tolist() == [True]
+    np.testing.assert_allclose(verdict.contributions[0], [0.05, 30.0])  # speed: its 1 km/h step
