@@ -11,8 +11,7 @@ from apps.model.condition import ConditionModel
 from apps.model.drives import RecordedDrive, sample_drives
 from apps.model.synthetic import simulate, write_csv
 from apps.model.training import TrainingConfig, fit
-from harness.checks import IDNEO_DRIVES
-from harness.paths import PROJECT_ROOT
+from harness.paths import IDNEO_DRIVES, PROJECT_ROOT
 
 TINY = TrainingConfig(num_boost_round=8, calibration_folds=3)
 # The committed synthetic drive: tests that need *a* drive never skip

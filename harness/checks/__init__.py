@@ -21,7 +21,6 @@ from harness.checks.secrets import check_no_plaintext_secrets
 from harness.checks.service_hosts import check_service_hosts
 from harness.checks.service_selectors import check_service_selectors
 from harness.checks.uniqueness import check_unique_urns
-from harness.paths import IDNEO_DRIVES, SHARED
 from harness.run import Evaluation
 
 Check = Callable[[Evaluation], list[str]]
@@ -45,5 +44,3 @@ ALL_CHECKS: dict[str, Check] = {
 WIRING_CHECKS = ("references", "service-hosts", "service-selectors", "port-names", "route-backends", "images")
 CHECKS_NEEDING_SHARED = frozenset({"custom-resources", "helm-values"})  # they read ../shared
 
-# Kept importable from here for code outside the harness written before harness/paths.py (tests, benchmarks).
-__all__ = ["ALL_CHECKS", "CHECKS_NEEDING_SHARED", "IDNEO_DRIVES", "SHARED", "WIRING_CHECKS", "Check"]

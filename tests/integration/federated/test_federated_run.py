@@ -15,7 +15,7 @@ from apps.contracts import Measurement, stream_key
 from apps.idneo import read_drive
 from apps.testing.redis_server import TEST_PASSWORD, RedisServer, free_port
 from apps.testing.tls import make_test_certificates
-from harness.checks import IDNEO_DRIVES
+from harness.paths import IDNEO_DRIVES
 from tests.conftest import need_binary, need_module, need_real_drives
 from tests.integration.federated.flower import APP, CONNECTION, Flower, need_flower, supernode_key_pair, wait_until
 

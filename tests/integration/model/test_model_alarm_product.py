@@ -19,7 +19,7 @@ from apps.model.drives import RecordedDrive, load_drives
 from apps.model.faults import Fault, FaultedDrive, inject
 from apps.model.interface import ModelOutput
 from apps.model.training import TrainingConfig, fit
-from harness.checks import IDNEO_DRIVES
+from harness.paths import IDNEO_DRIVES
 
 # Chosen before looking at any alarm: one national-road and one highway drive; the rest train the model.
 HELD_OUT = ("DS2_national_road_90km_h_max_25Mar24_133516", "DS3_highway_120km_h_max_22Feb24_121145")

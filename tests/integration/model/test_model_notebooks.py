@@ -23,7 +23,7 @@ from apps.contracts import PredictionPoint
 from apps.model.condition import prediction_columns
 from apps.testing.influx_recorder import InfluxRecorder
 from apps.worker.influx import InfluxSink
-from harness.checks import IDNEO_DRIVES
+from harness.paths import IDNEO_DRIVES
 
 pytestmark = pytest.mark.integration
 NOTEBOOKS = Path(__file__).resolve().parents[3] / "notebooks"
