@@ -60,20 +60,17 @@ class RowProblem:
 @dataclass
 class Drive:
     source: str
-    sensors: tuple[Sensor, ...]
+    sensors: tuple[Sensor, ...] = ()  # set once the units row is known
     readings: list[Reading] = field(default_factory=list)
     problems: list[RowProblem] = field(default_factory=list)
     rows: int = 0
     has_units_row: bool = True
     encoding: str = "utf-8"
 
-    @property
-    def duration_s(self) -> float:
-        return self.readings[-1].stamp_s - self.readings[0].stamp_s if self.readings else 0.0
-
 
 def snake_case(name: str) -> str:
-    return re.sub(r"[^0-9a-z]+", "_", name.strip().lower()).strip("_")
+    """The runs of ASCII letters and digits of a header, lower-cased and joined by '_'."""
+    return "_".join(re.findall(r"[0-9a-z]+", name.lower()))
 
 
 def _sensor_for(header: str, unit: str) -> Sensor:
@@ -116,14 +113,14 @@ def is_units_row(row: list[str], columns: list[tuple[int, str]]) -> bool:
 
 def _split(line: str) -> list[str]:
     """One physical line as CSV cells (the logger never quotes a line break, so lines are rows)."""
-    return next(csv.reader([line.rstrip("\r\n")]), [])
+    return next(csv.reader([line.rstrip("\r\n")]))  # a reader over one string yields one row ([] if blank)
 
 
 def parse_drive(lines: Iterable[str], source: str) -> Drive:
     """Parse the text lines of one log (line ends kept or not); see the module docstring."""
     numbered = enumerate(lines, start=1)
     try:
-        names = _split(next(numbered)[1].lstrip("\ufeff"))
+        names = _split(next(numbered)[1])  # a byte order mark lands in the unnamed first column
     except StopIteration:
         raise DriveFormatError(f"{source}: empty file (expected a header row of 'STAMP, <sensor>' pairs)") from None
     except csv.Error as error:
@@ -132,7 +129,7 @@ def parse_drive(lines: Iterable[str], source: str) -> Drive:
     keyed = [(index, _sensor_for(header, "").name) for index, header in columns]  # the unit never changes a name
     needed = columns[-1][0] + 1
     units: list[str] = []
-    drive = Drive(source=source, sensors=(), has_units_row=False)
+    drive = Drive(source=source, has_units_row=False)
     first_row = True
     for line_number, line in numbered:
         try:
@@ -166,7 +163,7 @@ def _read_row(drive: Drive, row: list[str], line_number: int, columns: list[tupl
     if len(row) < needed:
         drive.problems.append(RowProblem(drive.source, line_number, f"short row: {len(row)} cells, expected {needed}"))
         return
-    if any(cell.strip() for cell in row[needed + 1:]):  # one trailing empty column is the logger's own
+    if any(cell.strip() for cell in row[needed:]):  # past the sensors only the logger's trailing empty column
         drive.problems.append(RowProblem(drive.source, line_number,
                                          f"long row: {len(row)} cells, expected {needed} (columns shifted?)"))
         return
@@ -202,13 +199,13 @@ def _number(text: str, what: str) -> float:
 
 def decode_log(data: bytes) -> tuple[str, str]:
     """The log's text and the encoding it was read with (the first of ENCODINGS that decodes it)."""
-    for encoding in ENCODINGS:
+    for encoding in ENCODINGS[:-1]:
         try:
             text = data.decode(encoding)
         except UnicodeDecodeError:
             continue
         return text, ("utf-8" if encoding == "utf-8-sig" and not data.startswith(codecs.BOM_UTF8) else encoding)
-    raise AssertionError("latin-1 decodes every byte")  # pragma: no cover
+    return data.decode(ENCODINGS[-1]), ENCODINGS[-1]  # latin-1 decodes every byte
 
 
 def read_drive(path: str | Path) -> Drive:

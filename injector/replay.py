@@ -24,6 +24,7 @@ replaying the same drive do not send the same values at the same time.
 from __future__ import annotations
 
 import heapq
+import itertools
 import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -61,20 +62,9 @@ def drive_samples(drive: Drive, window_s: float) -> list[Sample]:
         return []
     first = drive.readings[0].stamp_s
     samples: list[Sample] = []
-    current: dict[str, float] = {}
-    current_window = 0
-    latest = 0.0
-    for reading in drive.readings:
-        offset = reading.stamp_s - first
-        window = math.floor(offset / window_s)
-        if window != current_window and current:
-            samples.append(Sample(latest, current))
-            current = {}
-        current_window = window
-        current[reading.sensor] = reading.value
-        latest = offset
-    if current:
-        samples.append(Sample(latest, current))
+    for _, grouped in itertools.groupby(drive.readings, key=lambda r: math.floor((r.stamp_s - first) / window_s)):
+        window = list(grouped)  # time-ordered: later values of a sensor replace earlier ones
+        samples.append(Sample(window[-1].stamp_s - first, {r.sensor: r.value for r in window}))
     return samples
 
 

@@ -10,6 +10,7 @@ times do not change.
 
 from __future__ import annotations
 
+import math
 import sys
 import threading
 import time
@@ -33,11 +34,12 @@ class Progress:
     stream: TextIO = sys.stderr
     enabled: bool = False
     width: int = 30
-    _last: float = 0.0
+    interval_s: float = 0.1  # redrawn at most this often (the last frame is always drawn)
+    _last: float = -math.inf
 
     def update(self, done: int, force: bool = False) -> None:
         now = time.monotonic()
-        if not self.enabled or (not force and now - self._last < 0.1):
+        if not self.enabled or (not force and now - self._last < self.interval_s):
             return
         self._last = now
         share = done / self.total if self.total else 1.0
@@ -92,14 +94,14 @@ class Sender:
         if due <= time.monotonic():
             return True
         for link in self.links:
-            link.flush(self.stop)
+            link.flush()  # one attempt each (a stop request matters only to a flush that waits)
         while (left := due - time.monotonic()) > 0:
             if self.stop.is_set():
                 return False
             time.sleep(min(left, MAX_SLEEP_S))
             for link in self.links:
                 if link.down_since is not None:
-                    link.flush(self.stop)
+                    link.flush()
         return not self.stop.is_set()
 
     def flush_all(self) -> None:

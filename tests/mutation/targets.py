@@ -47,7 +47,8 @@ TARGETS: dict[str, Target] = {
          "tests/unit/model/test_model_condition_small.py")),
     "injector": Target(
         ("apps/idneo.py", "injector/replay.py", "injector/sender.py"),
-        ("tests/unit/test_injector_replay.py", "tests/unit/test_injector_sinks.py",
+        ("tests/unit/test_idneo_rows.py", "tests/unit/test_injector_replay.py", "tests/unit/test_injector_sinks.py",
+         "tests/unit/test_idneo_reader.py", "tests/integration/test_injector_sender.py",
          "tests/integration/test_injector_cli.py")),
     "config": Target(
         ("infra/config.py", "infra/config_loader.py"),

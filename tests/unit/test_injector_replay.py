@@ -35,6 +35,15 @@ def test_windows_keep_the_latest_value_per_sensor_at_the_latest_stamp() -> None:
     ]
 
 
+def test_wider_or_narrower_windows_group_the_readings_differently() -> None:
+    readings = drive(",0.5,1,0.75,20\n,1.25,2,1.75,21\n,4.0,3,4.125,22\n")  # windows count from the first stamp
+    assert drive_samples(readings, 2.0) == [Sample(1.25, {"vehicle_speed": 2.0, "fuel_level": 21.0}),
+                                            Sample(3.625, {"vehicle_speed": 3.0, "fuel_level": 22.0})]
+    assert drive_samples(readings, 0.5) == [Sample(0.25, {"vehicle_speed": 1.0, "fuel_level": 20.0}),
+                                            Sample(0.75, {"vehicle_speed": 2.0}), Sample(1.25, {"fuel_level": 21.0}),
+                                            Sample(3.625, {"vehicle_speed": 3.0, "fuel_level": 22.0})]
+
+
 def test_a_drive_without_readings_has_no_samples() -> None:
     empty = drive(",10.0,1,10.25,20\n")
     empty.readings.clear()
@@ -99,3 +108,37 @@ def test_spread_starts_put_vehicles_at_different_points_and_keep_the_limit() -> 
     # without spreading, every vehicle sends the same values at the same times (lock-step)
     lockstep = list(schedule(plan_vehicles(8, 1, 1.0), samples, limit_s=10.0))
     assert {s.sample.values["vehicle_speed"] for s in lockstep[:8]} == {0.0}
+
+
+@pytest.mark.parametrize("window", [0.0, -1.0])
+def test_a_window_must_be_positive(window: float) -> None:
+    with pytest.raises(ValueError, match=r"^window must be positive$"):
+        drive_samples(drive(",10.0,1,10.25,20\n"), window)
+
+
+@pytest.mark.parametrize(("count", "drives", "message"), [(0, 1, "at least one vehicle"), (1, 0, "at least one drive")])
+def test_a_plan_needs_a_vehicle_and_a_drive(count: int, drives: int, message: str) -> None:
+    with pytest.raises(ValueError, match=rf"^{message}$"):
+        plan_vehicles(count, drives, 1.0)
+
+
+def test_one_vehicle_on_one_drive_starts_at_once() -> None:
+    [only] = plan_vehicles(1, 1, 1.0)
+    assert (only.vehicle_id, only.drive_index, only.offset_s, only.start_s) == ("vehicle-1", 0, 0.0, 0.0)
+
+
+def test_spread_starts_are_golden_ratio_fractions_of_the_room_each_drive_leaves() -> None:
+    long = [Sample(float(t), {"vehicle_speed": 1.0}) for t in range(100)]  # last sample at 99 s
+    short = [Sample(0.0, {"vehicle_speed": 1.0}), Sample(19.0, {"vehicle_speed": 2.0}), Sample(20.5, {"fuel_level": 3.0})]
+    samples = [long, [], short]  # the middle drive has no samples: its vehicles start at 0
+    fractions = [0.0, 0.618034, 0.236068, 0.854102, 0.472136, 0.090170]  # (i x 0.618...) mod 1
+
+    def starts(limit_s: float | None) -> list[float]:
+        return [v.start_s for v in spread_starts(plan_vehicles(6, 3, 1.0), samples, limit_s)]
+
+    # room: 99 - 10 = 89 s of the long drive, 20.5 - 10 = 10.5 s of the short one, with 10 s to replay
+    assert starts(10.0) == pytest.approx([89 * fractions[0], 0.0, 10.5 * fractions[2], 89 * fractions[3], 0.0,
+                                          10.5 * fractions[5]], rel=1e-5)
+    assert starts(None) == pytest.approx([0.0, 0.0, 20.5 * fractions[2], 99 * fractions[3], 0.0, 20.5 * fractions[5]],
+                                         rel=1e-5)
+    assert starts(120.0) == [0.0] * 6  # a replay longer than its drive starts a vehicle at the beginning

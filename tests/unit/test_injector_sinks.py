@@ -37,3 +37,32 @@ def test_progress_bar_draws_only_when_enabled() -> None:
     Progress(10, hidden, enabled=False).finish(5)
     assert shown.getvalue() == "\r[" + "#" * 15 + "." * 15 + "]  50% 5/10 samples\n"
     assert hidden.getvalue() == ""
+
+
+def test_progress_bar_redraws_at_most_once_per_interval_and_always_its_last_frame() -> None:
+    shown = io.StringIO()
+    bar = Progress(8, shown, enabled=True, width=8, interval_s=3600)
+    bar.update(1)  # the first frame is drawn
+    bar.update(2)  # within the interval: not drawn
+    bar.finish(3)  # the last frame is drawn anyway
+    assert shown.getvalue() == "\r[#.......]  12% 1/8 samples\r[###.....]  38% 3/8 samples\n"
+    every = io.StringIO()
+    bar = Progress(8, every, enabled=True, width=8, interval_s=0)
+    for done in (1, 2):
+        bar.update(done)
+    assert every.getvalue() == "\r[#.......]  12% 1/8 samples\r[##......]  25% 2/8 samples"
+
+
+def test_progress_bar_of_a_replay_with_nothing_to_send_is_full() -> None:
+    shown = io.StringIO()
+    Progress(0, shown, enabled=True, width=4).finish(0)
+    assert shown.getvalue() == "\r[####] 100% 0/0 samples\n"
+
+
+def test_a_disabled_progress_bar_draws_nothing() -> None:
+    hidden = io.StringIO()
+    bar = Progress(10, hidden, enabled=False, interval_s=0)
+    bar.update(1)
+    bar.update(2, force=True)
+    bar.finish(3)
+    assert hidden.getvalue() == ""
