@@ -113,8 +113,7 @@ def judge(sites: tuple[str, ...], fresh: dict[str, float], written: dict[str, fl
 
 def query_prometheus(base_url: str, promql: str, timeout: float = 10.0) -> dict:
     """Prometheus's JSON answer, errors included (a 400 for a bad query carries {"status": "error", ...})."""
-    response = requests.get(f"{base_url}/api/v1/query", params={"query": promql}, timeout=timeout,
-                            headers={"Accept": "application/json"})
+    response = requests.get(f"{base_url}/api/v1/query", params={"query": promql}, timeout=timeout)
     try:
         return response.json()
     except ValueError:

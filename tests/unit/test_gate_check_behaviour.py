@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import threading
 import time
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 
 from apps.rollout import gate_check
 from apps.rollout.gate_check import Limits, Settings, attempt, by_site, judge, run, settings_from
+from harness.loopback import LoopbackServer
 from tests.support.fake_prometheus import FakePrometheus, vector
 
 LIMITS = Limits(max_error_rate=0.1, max_prediction_age_seconds=60, window_seconds=300)
@@ -105,6 +107,26 @@ def test_a_failing_prometheus_is_a_reason_naming_its_url(failure: Exception, sho
 
     assert attempt(settings, query) == [(f"cannot read the wave's metrics from Prometheus at http://prometheus:9090: "
                                         f"{shown}")]
+
+
+class ProxyError(BaseHTTPRequestHandler):
+    """What an ingress or proxy in front of Prometheus answers when Prometheus is down: an HTML page."""
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        self.send_response(502, "Bad Gateway")
+        self.send_header("Content-Type", "text/html")
+        self.end_headers()
+        self.wfile.write(b"<html><body>502 Bad Gateway</body></html>")
+
+
+def test_a_proxy_s_html_error_page_is_a_reason_naming_the_status() -> None:
+    with LoopbackServer(ProxyError) as proxy:
+        reasons = attempt(settings_from({**ENV, "PROMETHEUS_URL": proxy.url}), gate_check.query_prometheus)
+    assert reasons == [(f"cannot read the wave's metrics from Prometheus at {proxy.url}: HTTP 502 Bad Gateway, "
+                        "not JSON")]
 
 
 def test_a_malformed_answer_is_a_reason_not_a_crash() -> None:
