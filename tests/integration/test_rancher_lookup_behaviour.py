@@ -165,6 +165,9 @@ def test_a_cluster_id_is_quoted_into_the_path(token: str) -> None:
     ((500, b'{"type": "error", "message": "etcd is down"}'),
      ("site 'north': Rancher at {url}: POST /v3/clusters/c-north?action=generateKubeconfig failed with HTTP 500: "
      "etcd is down")),
+    # 300 Multiple Choices is no answer (requests follows only redirects with a Location), even with a body
+    ((300, b'{"type": "generateKubeconfigOutput", "config": "clusters: []"}'),
+     "site 'north': Rancher at {url}: POST /v3/clusters/c-north?action=generateKubeconfig failed with HTTP 300"),
     ((502, b"bad gateway"),
      "site 'north': Rancher at {url}: POST /v3/clusters/c-north?action=generateKubeconfig failed with HTTP 502"),
     ((500, b'{"type": "error", "message": ""}'),
