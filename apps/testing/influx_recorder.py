@@ -87,6 +87,7 @@ class InfluxRecorder:
     failed_requests: int = 0  # writes answered with an error (outage, bad token, bad line)
     endpoints: list[str] = field(default_factory=list)  # the path of every accepted write
     queries: list[str] = field(default_factory=list)  # the Flux text of every query answered 200
+    content_types: list[str] = field(default_factory=list)  # the Content-Type header of every write request
     latency_s: float = 0.0  # how long each write takes to answer (a slow InfluxDB)
     validate: bool = False  # refuse a batch with unparsable lines (400), as InfluxDB does
     retention_s: float | None = None  # drop points older than this (422 partial write), as InfluxDB does
@@ -142,6 +143,8 @@ class InfluxRecorder:
                 if urlsplit(self.path).path == "/api/v2/query":
                     status, message = recorder._query(self.path, self.headers.get("Authorization", ""), body)
                 else:
+                    with recorder._lock:
+                        recorder.content_types.append(self.headers.get("Content-Type", ""))
                     status, message = recorder._accept(self.path, self.headers.get("Authorization", ""),
                                                        self.headers.get("Content-Encoding", ""), body)
                 self.send_response(status)
@@ -165,7 +168,9 @@ class InfluxRecorder:
 
         self._server = _QuietServer(("127.0.0.1", port), Handler)
         self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, name="influx-recorder", daemon=True).start()
+        # a short poll: stop() returns within 50 ms (the default 0.5 s cost every test that starts a recorder)
+        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="influx-recorder",
+                         daemon=True).start()
         return self
 
     def _count_failure(self) -> None:

@@ -87,7 +87,8 @@ class InfluxSink:
         try:
             response = self._pool.request("POST", self._endpoint, body=body, headers=self._headers)
         except urllib3.exceptions.HTTPError as error:
-            raise SinkUnavailable(f"InfluxDB unreachable: {_reason(error)}") from None
+            # retries=False: urllib3 raises what happened (refused, reset, timed out), not a MaxRetryError wrapping it
+            raise SinkUnavailable(f"InfluxDB unreachable: {error}") from None
         if response.status < 300:
             return len(lines)
         raise self.failure(response.status, response.data, response.headers.get("Retry-After"), lines)
@@ -150,12 +151,6 @@ def _seconds(retry_after: str | None) -> float | None:
         return max(0.0, float(retry_after)) if retry_after else None
     except ValueError:
         return None  # an HTTP date: the backoff decides
-
-
-def _reason(error: urllib3.exceptions.HTTPError) -> str:
-    # A MaxRetryError wraps what actually happened (refused, reset, timed out).
-    reason = getattr(error, "reason", None)
-    return str(reason if reason is not None else error)
 
 
 def _phrase(status: int) -> str:

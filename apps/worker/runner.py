@@ -50,7 +50,7 @@ class Worker:
         """Until stop is set: 0 after a clean stop, 1 after a fatal error."""
         backoff = Backoff()
         code = 0
-        threading.Thread(target=self._poll_backlog, name="backlog-poller", daemon=True).start()
+        threading.Thread(target=self._poll_backlog, name="backlog-poller").start()  # ends with the stop below
         try:
             while not self.stop.is_set():
                 self.health.tick()
@@ -73,6 +73,9 @@ class Worker:
             log.error("%s", error)
             code = 1
         finally:
+            # whatever ended the loop (SIGTERM, a fatal error), the worker is stopping: a writer waiting to retry a
+            # failing sink wakes and gets the grace period, not its whole backoff; the backlog poller ends
+            self.stop.set()
             self.writer.drain()
         if self.writer.failure is not None:
             code = 1
@@ -140,13 +143,10 @@ class Worker:
         while not self.stop.wait(BACKLOG_POLL_S):
             try:
                 lag, pending, added = self.consumer.backlog()
-            except redis.RedisError:
-                continue  # the main loop reports and handles a lost connection
-            self.metrics.consumer_lag.set(lag)
-            self.metrics.consumer_pending.set(pending)
-            self.metrics.stream_entries_added.set(added)
-            if self.settings.stream_maxlen:
-                try:
+                self.metrics.consumer_lag.set(lag)
+                self.metrics.consumer_pending.set(pending)
+                self.metrics.stream_entries_added.set(added)
+                if self.settings.stream_maxlen:
                     self.consumer.trim_acknowledged(self.settings.stream_maxlen)
-                except redis.RedisError:
-                    continue
+            except redis.RedisError:
+                continue  # the main loop reports and handles a lost connection; polling goes on

@@ -115,13 +115,13 @@ class StreamConsumer:
         added to the stream)."""
         info = self.client.xinfo_stream(self.stream)
         added = int(info["entries-added"])
-        for group in self.client.xinfo_groups(self.stream):
-            if group["name"] in (CONSUMER_GROUP, CONSUMER_GROUP.encode()):
-                lag = group.get("lag")
-                if lag is None:
-                    lag = self._count_lag(group["last-delivered-id"], info)
-                return int(lag), int(group["pending"]), added
-        return int(info["length"]), 0, added
+        group = self._group()
+        if group is None:
+            return int(info["length"]), 0, added
+        lag = group["lag"]
+        if lag is None:
+            lag = self._count_lag(group["last-delivered-id"], info)
+        return int(lag), int(group["pending"]), added
 
     def trim_acknowledged(self, maxlen: int) -> int:
         """Keep the stream near `maxlen` entries by trimming its oldest ones, but only those the group has
@@ -129,9 +129,8 @@ class StreamConsumer:
         however far behind the worker is. Returns how many entries Redis removed."""
         info = self.client.xinfo_stream(self.stream)
         length = int(info["length"])
-        group = next((g for g in self.client.xinfo_groups(self.stream)
-                      if g["name"] in (CONSUMER_GROUP, CONSUMER_GROUP.encode())), None)
-        if length <= maxlen or group is None or not info.get("first-entry"):
+        group = self._group()
+        if length <= maxlen or group is None:
             return 0
         safe = _id(group["last-delivered-id"])
         pending = self.client.xpending(self.stream, CONSUMER_GROUP)
@@ -143,6 +142,11 @@ class StreamConsumer:
         keep_from = min(safe, cut)
         return int(self.client.xtrim(self.stream, minid=f"{keep_from[0]}-{keep_from[1]}", approximate=True))
 
+    def _group(self) -> dict | None:
+        """The worker's group as XINFO GROUPS describes it; None before a worker created it."""
+        return next((group for group in self.client.xinfo_groups(self.stream)
+                     if _text(group["name"]) == CONSUMER_GROUP), None)
+
     def _count_lag(self, last_delivered: bytes | str, info: dict) -> int:
         """The lag when Redis cannot tell: after a restart from its append-only file the group's read counter is
         lost until the group reaches the stream's end. Up to LAG_PAGE undelivered entries are counted exactly;
@@ -151,8 +155,7 @@ class StreamConsumer:
         if len(after) < LAG_PAGE:
             return len(after)
         first_ms, last_ms = _id_ms(after[0][0]), _id_ms(info["last-generated-id"])
-        oldest_ms = _id_ms(info["first-entry"][0]) if info.get("first-entry") else first_ms
-        span_ms = max(1, last_ms - oldest_ms)
+        span_ms = max(1, last_ms - _id_ms(info["first-entry"][0]))
         return max(LAG_PAGE, round(int(info["length"]) * (last_ms - first_ms) / span_ms))
 
 
@@ -161,12 +164,12 @@ def _text(value: bytes | str) -> str:
 
 
 def _id(entry_id: bytes | str) -> tuple[int, int]:
-    milliseconds, _, sequence = _text(entry_id).partition("-")
-    return int(milliseconds), int(sequence or 0)
+    milliseconds, sequence = _text(entry_id).split("-")
+    return int(milliseconds), int(sequence)
 
 
 def _id_ms(entry_id: bytes | str) -> int:
-    return int(_text(entry_id).split("-", 1)[0])
+    return _id(entry_id)[0]
 
 
 def _entries(reply: object) -> list[Entry]:

@@ -95,10 +95,10 @@ class BatchWriter:
 
     def _pause(self, backoff: Backoff, at_least_s: float = 0.0) -> None:
         delay = max(backoff.delay(), min(at_least_s, RETRY_AFTER_MAX_S))
-        if self._stop_at is None and not self.stop.is_set():
-            self.stop.wait(delay)
+        if self._stop_at is None:
+            self.stop.wait(delay)  # a stop ends the wait: the next try starts the grace period
         else:  # shutting down: keep trying until the grace period ends
-            time.sleep(max(0.0, min(delay, (self._stop_at or time.monotonic() + delay) - time.monotonic())))
+            time.sleep(max(0.0, min(delay, self._stop_at - time.monotonic())))
 
     def _write_and_ack(self, job: Submitted) -> None:
         batch = job.batch
