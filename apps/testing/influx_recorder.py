@@ -3,7 +3,8 @@
 `POST /write?db=&rp=&precision=ns` (the 1.x-compatible endpoint the worker uses, with its v1
 credential) or `POST /api/v2/write?org=&bucket=&precision=ns`, with `Authorization: Token <token>`, a
 body of line protocol (gzip allowed), answered 204 like InfluxDB; 401 for a wrong token, 404 for an
-unknown org, bucket or database, 400 for a body that is not UTF-8 text. Errors carry InfluxDB's JSON body
+unknown org, bucket or database, 400 for a body that is not UTF-8 text, 301 (no write) for a path with a doubled
+slash (`//write`) as InfluxDB's Go server redirects it. Errors carry InfluxDB's JSON body
 ({"code": ..., "message": ...}). Lines are parsed when `points` is read, not while the writer waits
 (parsing costs ~65 us a line, which would slow the worker it measures), unless a test asks for InfluxDB's
 refusals:
@@ -133,6 +134,13 @@ class InfluxRecorder:
 
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if self.requestline.split(" ")[1].startswith("//"):  # http.server has made it /write already
+                    # InfluxDB's Go server redirects a doubled slash to the clean path: no write
+                    self.send_response(301)
+                    self.send_header("Location", self.path)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 if recorder.latency_s:
                     time.sleep(recorder.latency_s)
                 if recorder._failure == "refuse":

@@ -118,10 +118,9 @@ def error_message(body: bytes) -> str:
     try:
         parsed = json.loads(text)
     except ValueError:
-        parsed = None
-    if isinstance(parsed, dict) and isinstance(parsed.get("message"), str):
-        text = parsed["message"]
-    return text
+        return text
+    message = parsed.get("message") if isinstance(parsed, dict) else None
+    return message if isinstance(message, str) else text
 
 
 def bounded(text: str) -> str:

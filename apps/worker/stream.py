@@ -104,9 +104,9 @@ class StreamConsumer:
         if not letters:
             return
         pipe = self.client.pipeline(transaction=True)
-        for letter in letters:
+        for letter in letters:  # trimmed approximately (redis-py's default): whole nodes, cheaply
             pipe.xadd(self.dead_letters, dead_letter_fields(letter, self.stream),  # type: ignore[arg-type]
-                      maxlen=self.dead_letter_maxlen, approximate=True)
+                      maxlen=self.dead_letter_maxlen)
         pipe.xack(self.stream, CONSUMER_GROUP, *(letter.entry_id for letter in letters))
         pipe.execute()
 
@@ -140,18 +140,19 @@ class StreamConsumer:
         first_ms, last_ms = _id_ms(info["first-entry"][0]), _id_ms(info["last-generated-id"])
         cut = (first_ms + (last_ms - first_ms) * (length - maxlen) // length, 0)
         keep_from = min(safe, cut)
-        return int(self.client.xtrim(self.stream, minid=f"{keep_from[0]}-{keep_from[1]}", approximate=True))
+        # approximately (redis-py's default): whole nodes of entries, never one at or after keep_from
+        return int(self.client.xtrim(self.stream, minid=f"{keep_from[0]}-{keep_from[1]}"))
 
     def _group(self) -> dict | None:
         """The worker's group as XINFO GROUPS describes it; None before a worker created it."""
         return next((group for group in self.client.xinfo_groups(self.stream)
-                     if _text(group["name"]) == CONSUMER_GROUP), None)
+                     if group["name"] == CONSUMER_GROUP.encode()), None)
 
-    def _count_lag(self, last_delivered: bytes | str, info: dict) -> int:
+    def _count_lag(self, last_delivered: bytes, info: dict) -> int:
         """The lag when Redis cannot tell: after a restart from its append-only file the group's read counter is
         lost until the group reaches the stream's end. Up to LAG_PAGE undelivered entries are counted exactly;
         beyond, the lag is estimated from the entry ids' times (vehicles send at a steady rate)."""
-        after = self.client.xrange(self.stream, min=f"({_text(last_delivered)}", count=LAG_PAGE)
+        after = self.client.xrange(self.stream, min=f"({last_delivered.decode()}", count=LAG_PAGE)
         if len(after) < LAG_PAGE:
             return len(after)
         first_ms, last_ms = _id_ms(after[0][0]), _id_ms(info["last-generated-id"])
@@ -159,16 +160,12 @@ class StreamConsumer:
         return max(LAG_PAGE, round(int(info["length"]) * (last_ms - first_ms) / span_ms))
 
 
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
-
-
-def _id(entry_id: bytes | str) -> tuple[int, int]:
-    milliseconds, sequence = _text(entry_id).split("-")
+def _id(entry_id: bytes) -> tuple[int, int]:
+    milliseconds, sequence = entry_id.decode().split("-")
     return int(milliseconds), int(sequence)
 
 
-def _id_ms(entry_id: bytes | str) -> int:
+def _id_ms(entry_id: bytes) -> int:
     return _id(entry_id)[0]
 
 

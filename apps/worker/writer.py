@@ -83,13 +83,12 @@ class BatchWriter:
             self.stop.set()
 
     def drain(self) -> None:
-        """Wait for every submitted batch (called once the reader stopped)."""
-        if self._stop_at is None:
-            self._stop_at = time.monotonic() + self.shutdown_grace_s
+        """Wait for every submitted batch (called once the reader stopped and `stop` is set: a failing write is
+        retried for the grace period, see _give_up)."""
         self._pool.shutdown(wait=True)
 
     def _give_up(self) -> bool:
-        if self._stop_at is None and self.stop.is_set():  # stopping while the reader still waits for a slot
+        if self._stop_at is None and self.stop.is_set():  # the grace period starts at the first try after the stop
             self._stop_at = time.monotonic() + self.shutdown_grace_s
         return self._stop_at is not None and time.monotonic() >= self._stop_at
 

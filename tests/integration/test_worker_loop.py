@@ -129,10 +129,20 @@ class RunningWorker:
         """Stop as SIGTERM does; returns the exit code."""
         started = time.monotonic()
         self.worker.stop.set()
-        self._thread.join(timeout=10)
+        self._thread.join(timeout=3)
         assert not self._thread.is_alive(), "the worker did not stop"
         self.stopped_after_s = time.monotonic() - started
         return self.code
+
+    def wait_for(self, check: Callable[[], bool], what: str, timeout_s: float = 3.0) -> None:
+        """Wait until check() holds; fail at once if the worker has ended meanwhile (a crash, an exit code)."""
+        def still_running_check() -> bool:
+            if check():
+                return True
+            if not self._thread.is_alive():
+                raise AssertionError(f"the worker ended (exit code {self.code}, {self.error!r}) before {what}")
+            return False
+        wait_for(still_running_check, timeout_s, what)
 
     def metric(self, name: str, labels: dict[str, str] | None = None) -> float | None:
         return self.metrics.registry.get_sample_value(name, labels)
@@ -209,8 +219,8 @@ def messages(caplog: pytest.LogCaptureFixture, level: int = logging.INFO) -> lis
 
 
 def all_written(server: RedisServer, worker: RunningWorker, count: int) -> None:
-    wait_for(lambda: len(worker.sink.accepted) >= count and not pending_by_consumer(server), 5,
-             f"{count} entries written and acknowledged")
+    worker.wait_for(lambda: len(worker.sink.accepted) >= count and not pending_by_consumer(server),
+                    f"{count} entries written and acknowledged")
 
 
 # --- reading, recovery, acknowledgement -------------------------------------------------------------------------
@@ -261,7 +271,7 @@ def test_another_consumers_pending_entries_wait_for_the_claim_idle_time(
     leave_pending(empty_redis, "worker-a", 10)
     worker = start("worker-b")  # a different consumer: worker-a may still be alive and writing them
     fresh = add_entries(empty_redis, 3)
-    wait_for(lambda: len(worker.sink.accepted) >= 3, 5, "worker-b to write the new entries")
+    worker.wait_for(lambda: len(worker.sink.accepted) >= 3, "worker-b to write the new entries")
     assert worker.stop() == 0
     assert worker.sink.written() == decoded(fresh)
     assert pending_by_consumer(empty_redis) == {"worker-a": 10}
@@ -316,7 +326,7 @@ def test_while_the_sink_fails_nothing_is_acknowledged_and_writing_resumes_after(
     sink.failing = failure
     ids = add_entries(empty_redis, 5)
     worker = start(sink=sink)
-    wait_for(lambda: len(sink.attempts) >= 3, 5, "the worker to retry the failing sink")
+    worker.wait_for(lambda: len(sink.attempts) >= 3, "the worker to retry the failing sink")
     assert pending_by_consumer(empty_redis) == {"worker-a": 5}
     assert worker.health.problem("sink") == f"{failure}; entries stay pending, retrying"
     assert worker.health.ready() == ready  # a refused credential is for a person to fix: not ready
@@ -339,10 +349,11 @@ def test_on_shutdown_a_failing_sink_is_retried_for_the_grace_period_then_entries
     sink.failing = UNREACHABLE
     add_entries(empty_redis, 5)
     worker = start(sink=sink, SHUTDOWN_GRACE_S="0.4")
-    wait_for(lambda: len(sink.attempts) >= 2, 5, "the worker to try the failing sink")
+    # failing for a while: the backoff between tries has grown to 0.8-1.6 s, longer than the grace period
+    worker.wait_for(lambda: len(sink.attempts) >= 5, "the worker to retry the failing sink 4 times")
     tries = len(sink.attempts)
     assert worker.stop() == 0  # a clean stop, even with the sink down
-    assert 0.35 <= worker.stopped_after_s < 0.9
+    assert 0.35 <= worker.stopped_after_s < 0.75  # the grace period, not the backoff's next wait
     assert len(sink.attempts) >= tries + 2  # still retried during the grace period
     assert pending_by_consumer(empty_redis) == {"worker-a": 5}
     assert sink.accepted == []
@@ -356,7 +367,7 @@ def test_a_sink_that_recovers_during_the_grace_period_gets_the_points(
     sink.failing = UNREACHABLE
     ids = add_entries(empty_redis, 4)
     worker = start(sink=sink, SHUTDOWN_GRACE_S="5")
-    wait_for(lambda: len(sink.attempts) >= 2, 5, "the worker to try the failing sink")
+    worker.wait_for(lambda: len(sink.attempts) >= 2, "the worker to try the failing sink")
     threading.Timer(0.15, lambda: setattr(sink, "failing", None)).start()
     assert worker.stop() == 0
     assert 0.1 <= worker.stopped_after_s < 2  # stopped as soon as the points were written, not after 5 s
@@ -369,7 +380,7 @@ def test_the_servers_retry_after_is_followed(
     sink.failing = SinkUnavailable("InfluxDB refused the write: HTTP 429 Too Many Requests", retry_after_s=0.25)
     add_entries(empty_redis, 2)
     worker = start(sink=sink)
-    wait_for(lambda: len(sink.attempts) >= 2, 5, "a second try")
+    worker.wait_for(lambda: len(sink.attempts) >= 2, "a second try")
     sink.failing = None
     all_written(empty_redis, worker, 2)
     (first, _, _), (second, _, _) = sink.attempts[:2]
@@ -383,7 +394,7 @@ def test_a_retry_after_beyond_the_cap_is_cut_to_it(
     sink.failing = SinkUnavailable("InfluxDB refused the write: HTTP 503 Service Unavailable", retry_after_s=3600)
     add_entries(empty_redis, 2)
     worker = start(sink=sink)
-    wait_for(lambda: len(sink.attempts) >= 2, 5, "a second try")
+    worker.wait_for(lambda: len(sink.attempts) >= 2, "a second try")
     sink.failing = None
     all_written(empty_redis, worker, 2)
     (first, _, _), (second, _, _) = sink.attempts[:2]
@@ -397,11 +408,13 @@ def test_while_every_write_slot_is_busy_no_new_entries_are_read_and_the_worker_s
     ids = add_entries(empty_redis, 40)
     worker = start(sink=sink, WRITE_CONCURRENCY="2")
     # two batches being written, a third predicted and waiting for a slot; the rest stays in the stream
-    wait_for(lambda: worker.metric("s6g_worker_entries_read_total") == 24, 5, "three batches read")
+    worker.wait_for(lambda: worker.metric("s6g_worker_entries_read_total") == 24, "three batches read")
     ticked = worker.health.last_tick
     time.sleep(1.2)
     assert worker.metric("s6g_worker_entries_read_total") == 24
     assert worker.health.last_tick > ticked  # waiting for a slot, the loop still says it is alive
+    # what a thread dump (py-spy dump) of the stuck worker shows
+    assert {"backlog-poller", "writer_0", "writer_1"} <= {thread.name for thread in threading.enumerate()}
     sink.open.set()
     all_written(empty_redis, worker, 40)
     assert sink.written() == decoded(ids)
@@ -413,7 +426,7 @@ def test_a_stop_while_every_slot_retries_a_failing_sink_ends_within_the_grace_pe
     sink.failing = UNREACHABLE
     add_entries(empty_redis, 20)
     worker = start(sink=sink, WRITE_CONCURRENCY="1")
-    wait_for(lambda: worker.metric("s6g_worker_entries_read_total") == 16, 5,
+    worker.wait_for(lambda: worker.metric("s6g_worker_entries_read_total") == 16,
              "a batch being retried and the next one waiting for the slot")
     assert worker.stop() == 0
     assert worker.stopped_after_s < 0.9  # SHUTDOWN_GRACE_S is 0.3
@@ -444,7 +457,7 @@ def test_a_batch_of_only_malformed_entries_writes_nothing(
         empty_redis: RedisServer, start: Callable[..., RunningWorker]) -> None:
     add_entries(empty_redis, 2, value="bad")
     worker = start()
-    wait_for(lambda: len(dead_letters(empty_redis)) == 2 and not pending_by_consumer(empty_redis), 5,
+    worker.wait_for(lambda: len(dead_letters(empty_redis)) == 2 and not pending_by_consumer(empty_redis),
              "both dead-lettered")
     assert worker.stop() == 0
     assert worker.sink.attempts == []
@@ -505,10 +518,10 @@ def test_the_sink_answering_about_the_points_is_not_a_sink_failure(
     sink = Sink(quick_client(empty_redis))
     sink.failing = UNREACHABLE
     worker = start(sink=sink)
-    wait_for(lambda: worker.health.problem("sink") is not None, 5, "the sink failure reported")
+    worker.wait_for(lambda: worker.health.problem("sink") is not None, "the sink failure reported")
     sink.refuse = refuse_entry(entry)  # the first answer after the outage is about the batch's only point
     sink.failing = None
-    wait_for(lambda: len(dead_letters(empty_redis)) == 1 and not pending_by_consumer(empty_redis), 5,
+    worker.wait_for(lambda: len(dead_letters(empty_redis)) == 1 and not pending_by_consumer(empty_redis),
              "the refused point dead-lettered")
     assert worker.health.problem("sink") is None and sink.accepted == []
     assert messages(caplog).count("InfluxDB accepts the worker's writes again") == 1
@@ -527,13 +540,13 @@ def test_a_lost_redis_is_reported_retried_and_reading_resumes(
     empty_redis.stop()
     problem = (f"cannot reach redis at 127.0.0.1:{empty_redis.port}: Connection refused (REDIS_URL); not ready, "
                "reconnecting with backoff")
-    wait_for(lambda: worker.health.problem("redis") == problem, 5, "the lost connection reported")
+    worker.wait_for(lambda: worker.health.problem("redis") == problem, "the lost connection reported")
     assert worker.health.ready() == (False, problem)
     empty_redis.start()
-    wait_for(lambda: worker.health.problem("redis") is None, 5, "the worker to reconnect")
+    worker.wait_for(lambda: worker.health.problem("redis") is None, "the worker to reconnect")
     later = add_entries(empty_redis, 2)
     all_written(empty_redis, worker, 5)
-    wait_for(lambda: worker.metric("s6g_worker_stream_entries_added") == 5, 5, "the gauges polled again")
+    worker.wait_for(lambda: worker.metric("s6g_worker_stream_entries_added") == 5, "the gauges polled again")
     assert worker.stop() == 0
     assert worker.sink.written() == decoded(first + later)
     assert worker.metric("s6g_worker_redis_errors_total") >= 1
@@ -547,11 +560,11 @@ def test_entries_being_written_when_redis_comes_back_are_not_read_again(
     sink.open.clear()  # the write of the first batch hangs
     ids = add_entries(empty_redis, 3)
     worker = start(sink=sink)
-    wait_for(lambda: worker.metric("s6g_worker_entries_read_total") == 3, 5, "the batch read")
+    worker.wait_for(lambda: worker.metric("s6g_worker_entries_read_total") == 3, "the batch read")
     empty_redis.stop()
-    wait_for(lambda: worker.health.problem("redis") is not None, 5, "the lost connection reported")
+    worker.wait_for(lambda: worker.health.problem("redis") is not None, "the lost connection reported")
     empty_redis.start()
-    wait_for(lambda: worker.health.problem("redis") is None, 5, "the worker to reconnect")
+    worker.wait_for(lambda: worker.health.problem("redis") is None, "the worker to reconnect")
     sink.open.set()  # the write goes through; the acknowledgement follows
     all_written(empty_redis, worker, 3)
     assert worker.stop() == 0
@@ -565,14 +578,17 @@ def test_an_acknowledgement_that_fails_is_retried_until_redis_is_back(
     sink.open.clear()
     ids = add_entries(empty_redis, 3)
     worker = start(sink=sink)
-    wait_for(lambda: len(sink.attempts) == 1, 5, "the batch's write started")
+    worker.wait_for(lambda: len(sink.attempts) == 1, "the batch's write started")
     empty_redis.stop()
     sink.open.set()  # the write is accepted, its acknowledgement fails
-    refused = f"Error 111 connecting to 127.0.0.1:{empty_redis.port}. Connection refused."
-    wait_for(lambda: f"could not acknowledge 3 entries, retrying: {refused}" in messages(caplog, logging.WARNING), 5,
-             "the failed acknowledgement said")
+    refused = f"could not acknowledge 3 entries, retrying: Error 111 connecting to 127.0.0.1:{empty_redis.port}. " \
+              "Connection refused."
+    worker.wait_for(lambda: refused in messages(caplog, logging.WARNING), "the failed acknowledgement said")
+    time.sleep(0.4)
     empty_redis.start()
-    wait_for(lambda: not pending_by_consumer(empty_redis), 5, "the entries acknowledged once Redis is back")
+    # retried with the backoff (0.05-0.1 s, then 0.1-0.2 s, ...) while Redis was down, not once a second
+    assert messages(caplog, logging.WARNING).count(refused) >= 3
+    worker.wait_for(lambda: not pending_by_consumer(empty_redis), "the entries acknowledged once Redis is back")
     assert worker.stop() == 0
     assert sink.written() == decoded(ids)
 
@@ -583,7 +599,7 @@ def test_an_acknowledgement_still_failing_at_shutdown_leaves_the_entries_pending
     sink.open.clear()
     add_entries(empty_redis, 3)
     worker = start(sink=sink)
-    wait_for(lambda: len(sink.attempts) == 1, 5, "the batch's write started")
+    worker.wait_for(lambda: len(sink.attempts) == 1, "the batch's write started")
     empty_redis.stop()
     sink.open.set()
     assert worker.stop() == 0
@@ -615,7 +631,7 @@ def test_a_password_refused_mid_run_ends_the_worker_within_the_grace_period_even
     sink.failing = UNREACHABLE
     add_entries(empty_redis, 2)
     worker = start(sink=sink)
-    wait_for(lambda: len(sink.attempts) >= 1, 5, "the first try of the failing sink")
+    worker.wait_for(lambda: len(sink.attempts) >= 1, "the first try of the failing sink")
     admin = empty_redis.client()
     admin.config_set("requirepass", "rotated")  # the password is changed under the worker
     admin.client_kill_filter(_type="normal", skipme=True)
@@ -676,11 +692,11 @@ def test_the_backlog_gauges_follow_the_stream_and_acknowledged_entries_are_trimm
         pipe.xadd(STREAM, {"n": str(index)}, id=f"{1_700_000_000_000 + index}-0")
     pipe.execute()
     worker = start(BATCH_SIZE="500", STREAM_MAXLEN="300")
-    wait_for(lambda: worker.metric("s6g_worker_stream_entries_added") == 1000, 5, "the gauges set")
+    worker.wait_for(lambda: worker.metric("s6g_worker_stream_entries_added") == 1000, "the gauges set")
     all_written(empty_redis, worker, 1000)
-    wait_for(lambda: client.xlen(STREAM) <= 400, 5, "the acknowledged entries trimmed")
+    worker.wait_for(lambda: client.xlen(STREAM) <= 400, "the acknowledged entries trimmed")
     assert client.xlen(STREAM) == 400  # to about STREAM_MAXLEN, by whole nodes of 100 entries
-    wait_for(lambda: worker.metric("s6g_worker_consumer_lag") == 0, 5, "the lag gauge")
+    worker.wait_for(lambda: worker.metric("s6g_worker_consumer_lag") == 0, "the lag gauge")
     assert worker.metric("s6g_worker_consumer_pending") == 0
 
 

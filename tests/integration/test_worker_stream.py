@@ -126,9 +126,10 @@ def test_the_claim_starts_again_from_the_beginning_after_a_full_pass(empty_redis
 
 
 def test_entries_are_looked_up_by_id_and_trimmed_ones_are_absent(empty_redis: RedisServer) -> None:
-    sent = add(empty_redis, 3)
+    sent = add(empty_redis, 4)
     empty_redis.client().xdel(STREAM, sent[1])
-    assert consumer(empty_redis).entries(sent) == {sent[0]: {b"n": b"0"}, sent[2]: {b"n": b"2"}}
+    assert consumer(empty_redis).entries(sent[:3]) == {sent[0]: {b"n": b"0"}, sent[2]: {b"n": b"2"}}
+    assert consumer(empty_redis).entries([sent[1]]) == {}  # not the entry after it
 
 
 def test_dead_letters_keep_the_entry_and_reason_and_acknowledge_it(empty_redis: RedisServer) -> None:
@@ -190,6 +191,33 @@ def test_a_lag_beyond_a_page_is_estimated_from_the_entry_times(empty_redis: Redi
     assert reader.backlog() == (4000, 0, 5000)
     empty_redis.client().xgroup_setid(STREAM, CONSUMER_GROUP, id=f"{T0 + 3999}-0")
     assert reader.backlog() == (1000, 0, 5000)  # exactly a page behind: never estimated below a page
+
+
+def test_a_lag_redis_knows_is_taken_as_it_is(empty_redis: RedisServer) -> None:
+    add(empty_redis, 1000)
+    client = empty_redis.client()
+    pipe = client.pipeline(transaction=False)
+    for seq in range(1500):  # a burst: 1500 entries in one millisecond, which an estimate from times cannot see
+        pipe.xadd(STREAM, {"n": "burst"}, id=f"{T0 + 1000}-{seq}")
+    pipe.execute()
+    reader = consumer(empty_redis)
+    reader.ensure_group()
+    read_and_ack(reader, 1000)
+    assert reader.backlog() == (1500, 0, 2500)
+
+
+def test_a_lag_estimate_over_a_stream_of_two_milliseconds(empty_redis: RedisServer) -> None:
+    client = empty_redis.client()
+    pipe = client.pipeline(transaction=False)
+    for millisecond, count in ((T0, 1000), (T0 + 1, 1500)):
+        for seq in range(count):
+            pipe.xadd(STREAM, {"n": str(seq)}, id=f"{millisecond}-{seq}")
+    pipe.execute()
+    reader = consumer(empty_redis)
+    reader.ensure_group()
+    client.xgroup_setid(STREAM, CONSUMER_GROUP, id=f"{T0}-499")
+    # 2000 behind; the first undelivered entry is as old as the stream's first: the whole stream, by the times
+    assert reader.backlog() == (2500, 0, 2500)
 
 
 def read_and_ack(reader: StreamConsumer, count: int) -> None:
