@@ -25,6 +25,7 @@ from apps.worker.writer import BatchWriter
 
 log = logging.getLogger("s6g.worker")
 BACKLOG_POLL_S = 5.0
+CLAIM_EVERY_MIN_S = 1.0  # XAUTOCLAIM at most this often (and at least every CLAIM_MIN_IDLE_MS / 2)
 
 
 class FatalRedisError(RuntimeError):
@@ -102,7 +103,7 @@ class Worker:
     def _step(self) -> None:
         now = time.monotonic()
         if now >= self._next_claim:
-            self._next_claim = now + max(1.0, self.settings.claim_min_idle_ms / 2000)
+            self._next_claim = now + max(CLAIM_EVERY_MIN_S, self.settings.claim_min_idle_ms / 2000)
             claimed = [e for e in self.consumer.claim_idle(self.settings.claim_min_idle_ms, self.settings.batch_size)
                        if not self.writer.in_flight(e[0])]
             if claimed:

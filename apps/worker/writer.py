@@ -31,6 +31,7 @@ from apps.worker.stream import DeadLetter, StreamConsumer
 log = logging.getLogger("s6g.worker")
 REDIS_ERRORS = (redis.ConnectionError, redis.TimeoutError)
 RETRY_AFTER_MAX_S = 60.0  # a server's Retry-After is followed up to this long
+SLOT_WAIT_S = 1.0  # while every write slot is busy, the reader says it is alive this often
 
 
 class GiveUp(Exception):
@@ -64,11 +65,11 @@ class BatchWriter:
             return entry_id in self._in_flight
 
     def submit(self, batch: PredictedBatch, read_at: float, waiting: Callable[[], None]) -> None:
-        """Hand a batch to a writer thread; blocks while every slot is busy, calling waiting() each second
+        """Hand a batch to a writer thread; blocks while every slot is busy, calling waiting() every SLOT_WAIT_S
         (the worker is alive, just held back by a slow or failing sink)."""
         if not batch.lines:
             return
-        while not self._slots.acquire(timeout=1.0):
+        while not self._slots.acquire(timeout=SLOT_WAIT_S):
             waiting()
         with self._lock:
             self._in_flight.update(batch.entry_ids)

@@ -277,9 +277,11 @@ def test_another_consumers_pending_entries_wait_for_the_claim_idle_time(
     assert pending_by_consumer(empty_redis) == {"worker-a": 10}
 
 
-def test_a_dead_consumers_entries_are_claimed_once_idle_long_enough_a_page_a_second(
-        empty_redis: RedisServer, start: Callable[..., RunningWorker], caplog: pytest.LogCaptureFixture) -> None:
+def test_a_dead_consumers_entries_are_claimed_once_idle_long_enough_a_page_at_a_time(
+        empty_redis: RedisServer, start: Callable[..., RunningWorker], caplog: pytest.LogCaptureFixture,
+        monkeypatch: pytest.MonkeyPatch) -> None:
     caplog.set_level(logging.INFO, logger="s6g.worker")
+    monkeypatch.setattr(runner, "CLAIM_EVERY_MIN_S", 0.3)  # 1 s in production
     ids = add_entries(empty_redis, 6)
     leave_pending(empty_redis, "worker-a", 6)
     time.sleep(0.15)  # worker-a's entries have been idle longer than CLAIM_MIN_IDLE_MS
@@ -288,9 +290,24 @@ def test_a_dead_consumers_entries_are_claimed_once_idle_long_enough_a_page_a_sec
     assert worker.sink.written() == decoded(ids)
     assert [m for m in messages(caplog) if m.startswith("claimed")] == [
         "claimed 4 entries left pending by another consumer", "claimed 2 entries left pending by another consumer"]
-    # a page (BATCH_SIZE) per claim, a claim every max(1 s, CLAIM_MIN_IDLE_MS / 2): the second page a second later
+    # a page (BATCH_SIZE) per claim, a claim every max(CLAIM_EVERY_MIN_S, CLAIM_MIN_IDLE_MS / 2): the next page later
     (first, _, _), (second, _, _) = worker.sink.attempts
-    assert 0.9 <= second - first < 1.9
+    assert 0.25 <= second - first < 0.9
+
+
+def test_entries_of_a_slow_write_are_not_claimed_again_by_their_own_worker(
+        empty_redis: RedisServer, start: Callable[..., RunningWorker], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(runner, "CLAIM_EVERY_MIN_S", 0.05)
+    sink = Sink(quick_client(empty_redis))
+    sink.open.clear()  # the write takes longer than CLAIM_MIN_IDLE_MS: XAUTOCLAIM returns its entries
+    ids = add_entries(empty_redis, 3)
+    worker = start(sink=sink, CLAIM_MIN_IDLE_MS="100")
+    worker.wait_for(lambda: len(sink.attempts) == 1, "the write started")
+    time.sleep(0.4)
+    assert worker.metric("s6g_worker_entries_read_total") == 3  # not read (claimed) a second time
+    sink.open.set()
+    all_written(empty_redis, worker, 3)
+    assert sink.written() == decoded(ids)
 
 
 def test_entries_are_acknowledged_only_after_the_sink_accepted_their_points(
@@ -309,9 +326,20 @@ def test_a_partial_batch_waits_batch_max_wait_ms_for_more_entries(
     time.sleep(0.05)  # the worker is waiting on an empty stream
     add_entries(empty_redis, 3)
     time.sleep(0.1)
-    add_entries(empty_redis, 2)
-    all_written(empty_redis, worker, 5)
-    assert [lines for _, lines, _ in worker.sink.attempts] == [5]  # one batch, not 3 then 2
+    add_entries(empty_redis, 9)
+    all_written(empty_redis, worker, 12)
+    # the first 3 completed to BATCH_SIZE by the next 7 (not 3 then 9, not all 12), then the 2 left
+    assert [lines for _, lines, _ in worker.sink.attempts] == [10, 2]
+
+
+def test_an_idle_worker_waits_on_redis_rather_than_polling_it(
+        empty_redis: RedisServer, start: Callable[..., RunningWorker]) -> None:
+    worker = start(BATCH_MAX_WAIT_MS="50")
+    worker.wait_for(lambda: worker.health.problem("redis") is None, "the worker connected")
+    before = empty_redis.client().info("commandstats").get("cmdstat_xreadgroup", {}).get("calls", 0)
+    time.sleep(0.3)
+    calls = empty_redis.client().info("commandstats")["cmdstat_xreadgroup"]["calls"] - before
+    assert 1 <= calls <= 8  # each read blocks for up to BATCH_MAX_WAIT_MS (50 ms): about 6 in 0.3 s
 
 
 # --- the sink failing ---------------------------------------------------------------------------------------------
@@ -402,7 +430,8 @@ def test_a_retry_after_beyond_the_cap_is_cut_to_it(
 
 
 def test_while_every_write_slot_is_busy_no_new_entries_are_read_and_the_worker_stays_live(
-        empty_redis: RedisServer, start: Callable[..., RunningWorker]) -> None:
+        empty_redis: RedisServer, start: Callable[..., RunningWorker], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(writer, "SLOT_WAIT_S", 0.1)  # 1 s in production
     sink = Sink(quick_client(empty_redis))
     sink.open.clear()  # every write waits
     ids = add_entries(empty_redis, 40)
@@ -410,7 +439,7 @@ def test_while_every_write_slot_is_busy_no_new_entries_are_read_and_the_worker_s
     # two batches being written, a third predicted and waiting for a slot; the rest stays in the stream
     worker.wait_for(lambda: worker.metric("s6g_worker_entries_read_total") == 24, "three batches read")
     ticked = worker.health.last_tick
-    time.sleep(1.2)
+    time.sleep(0.3)
     assert worker.metric("s6g_worker_entries_read_total") == 24
     assert worker.health.last_tick > ticked  # waiting for a slot, the loop still says it is alive
     # what a thread dump (py-spy dump) of the stuck worker shows
@@ -591,6 +620,26 @@ def test_an_acknowledgement_that_fails_is_retried_until_redis_is_back(
     worker.wait_for(lambda: not pending_by_consumer(empty_redis), "the entries acknowledged once Redis is back")
     assert worker.stop() == 0
     assert sink.written() == decoded(ids)
+
+
+def test_a_dead_letter_that_fails_is_retried_until_redis_is_back(
+        empty_redis: RedisServer, start: Callable[..., RunningWorker], caplog: pytest.LogCaptureFixture) -> None:
+    sink = Sink(quick_client(empty_redis))
+    sink.open.clear()
+    ids = add_entries(empty_redis, 2)
+    sink.refuse = refuse_entry(ids[1])
+    worker = start(sink=sink)
+    worker.wait_for(lambda: len(sink.attempts) == 1, "the batch's write started")
+    empty_redis.stop()
+    sink.open.set()  # InfluxDB refuses one point; its dead letter cannot be written yet
+    refused = f"could not dead-letter 1 refused points, retrying: Error 111 connecting to 127.0.0.1:" \
+              f"{empty_redis.port}. Connection refused."
+    worker.wait_for(lambda: refused in messages(caplog, logging.WARNING), "the failed dead letter said")
+    empty_redis.start()
+    worker.wait_for(lambda: not pending_by_consumer(empty_redis), "the dead letter and the acknowledgement")
+    assert worker.stop() == 0
+    assert [letter[b"entry_id"] for letter in dead_letters(empty_redis)] == [ids[1]]
+    assert sink.written() == decoded(ids[:1])
 
 
 def test_an_acknowledgement_still_failing_at_shutdown_leaves_the_entries_pending(
