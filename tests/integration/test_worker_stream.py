@@ -107,7 +107,10 @@ def test_idle_entries_of_another_consumer_are_claimed_a_page_at_a_time(empty_red
     assert alive.claim_idle(60_000, 10) == []  # not idle long enough: worker-dead may still be writing them
     time.sleep(0.03)
     empty_redis.client().xdel(STREAM, sent[3])
-    pages = [alive.claim_idle(20, 2) for _ in range(3)]
+    pages = []
+    for _ in range(3):
+        pages.append(alive.claim_idle(20, 2))
+        time.sleep(0.03)  # what was claimed is idle again (worker-b is slow): the next claim goes on from there
     assert [ids(page) for page in pages] == [sent[0:2], [sent[2]], [sent[4]]]
     assert pages[0][0] == (sent[0], {b"n": b"0"})
     assert pending_of(empty_redis) == {"worker-b": 4}
