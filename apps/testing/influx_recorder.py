@@ -3,7 +3,8 @@
 `POST /write?db=&rp=&precision=ns` (the 1.x-compatible endpoint the worker uses, with its v1
 credential) or `POST /api/v2/write?org=&bucket=&precision=ns`, with `Authorization: Token <token>`, a
 body of line protocol (gzip allowed), answered 204 like InfluxDB; 401 for a wrong token, 404 for an
-unknown org, bucket or database, 400 for a body that is not UTF-8 text. Errors carry InfluxDB's JSON body
+unknown org, bucket or database, 400 for a body that is not UTF-8 text, 301 (no write) for a path with a doubled
+slash (`//write`) as InfluxDB's Go server redirects it. Errors carry InfluxDB's JSON body
 ({"code": ..., "message": ...}). Lines are parsed when `points` is read, not while the writer waits
 (parsing costs ~65 us a line, which would slow the worker it measures), unless a test asks for InfluxDB's
 refusals:
@@ -87,6 +88,7 @@ class InfluxRecorder:
     failed_requests: int = 0  # writes answered with an error (outage, bad token, bad line)
     endpoints: list[str] = field(default_factory=list)  # the path of every accepted write
     queries: list[str] = field(default_factory=list)  # the Flux text of every query answered 200
+    content_types: list[str] = field(default_factory=list)  # the Content-Type header of every write request
     latency_s: float = 0.0  # how long each write takes to answer (a slow InfluxDB)
     validate: bool = False  # refuse a batch with unparsable lines (400), as InfluxDB does
     retention_s: float | None = None  # drop points older than this (422 partial write), as InfluxDB does
@@ -132,6 +134,13 @@ class InfluxRecorder:
 
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if self.requestline.split(" ")[1].startswith("//"):  # http.server has made it /write already
+                    # InfluxDB's Go server redirects a doubled slash to the clean path: no write
+                    self.send_response(301)
+                    self.send_header("Location", self.path)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 if recorder.latency_s:
                     time.sleep(recorder.latency_s)
                 if recorder._failure == "refuse":
@@ -142,6 +151,8 @@ class InfluxRecorder:
                 if urlsplit(self.path).path == "/api/v2/query":
                     status, message = recorder._query(self.path, self.headers.get("Authorization", ""), body)
                 else:
+                    with recorder._lock:
+                        recorder.content_types.append(self.headers.get("Content-Type", ""))
                     status, message = recorder._accept(self.path, self.headers.get("Authorization", ""),
                                                        self.headers.get("Content-Encoding", ""), body)
                 self.send_response(status)
@@ -165,7 +176,9 @@ class InfluxRecorder:
 
         self._server = _QuietServer(("127.0.0.1", port), Handler)
         self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, name="influx-recorder", daemon=True).start()
+        # a short poll: stop() returns within 50 ms (the default 0.5 s cost every test that starts a recorder)
+        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="influx-recorder",
+                         daemon=True).start()
         return self
 
     def _count_failure(self) -> None:

@@ -83,11 +83,12 @@ class InfluxSink:
         if not lines:
             return 0
         # level 1: the body shrinks ~8x at a fraction of the CPU of level 9
-        body = gzip.compress("\n".join(lines).encode("utf-8"), compresslevel=1)
+        body = gzip.compress("\n".join(lines).encode(), compresslevel=1)  # UTF-8
         try:
             response = self._pool.request("POST", self._endpoint, body=body, headers=self._headers)
         except urllib3.exceptions.HTTPError as error:
-            raise SinkUnavailable(f"InfluxDB unreachable: {_reason(error)}") from None
+            # retries=False: urllib3 raises what happened (refused, reset, timed out), not a MaxRetryError wrapping it
+            raise SinkUnavailable(f"InfluxDB unreachable: {error}") from None
         if response.status < 300:
             return len(lines)
         raise self.failure(response.status, response.data, response.headers.get("Retry-After"), lines)
@@ -113,14 +114,13 @@ class InfluxSink:
 
 def error_message(body: bytes) -> str:
     """InfluxDB's JSON error body's message ({"code": ..., "message": ...}), else the body's text."""
-    text = body.decode("utf-8", errors="replace").strip()
+    text = body.decode(errors="replace").strip()  # UTF-8
     try:
         parsed = json.loads(text)
     except ValueError:
-        parsed = None
-    if isinstance(parsed, dict) and isinstance(parsed.get("message"), str):
-        text = parsed["message"]
-    return text
+        return text
+    message = parsed.get("message") if isinstance(parsed, dict) else None
+    return message if isinstance(message, str) else text
 
 
 def bounded(text: str) -> str:
@@ -150,12 +150,6 @@ def _seconds(retry_after: str | None) -> float | None:
         return max(0.0, float(retry_after)) if retry_after else None
     except ValueError:
         return None  # an HTTP date: the backoff decides
-
-
-def _reason(error: urllib3.exceptions.HTTPError) -> str:
-    # A MaxRetryError wraps what actually happened (refused, reset, timed out).
-    reason = getattr(error, "reason", None)
-    return str(reason if reason is not None else error)
 
 
 def _phrase(status: int) -> str:

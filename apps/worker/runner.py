@@ -25,6 +25,7 @@ from apps.worker.writer import BatchWriter
 
 log = logging.getLogger("s6g.worker")
 BACKLOG_POLL_S = 5.0
+CLAIM_EVERY_MIN_S = 1.0  # XAUTOCLAIM at most this often (and at least every CLAIM_MIN_IDLE_MS / 2)
 
 
 class FatalRedisError(RuntimeError):
@@ -50,7 +51,7 @@ class Worker:
         """Until stop is set: 0 after a clean stop, 1 after a fatal error."""
         backoff = Backoff()
         code = 0
-        threading.Thread(target=self._poll_backlog, name="backlog-poller", daemon=True).start()
+        threading.Thread(target=self._poll_backlog, name="backlog-poller").start()  # ends with the stop below
         try:
             while not self.stop.is_set():
                 self.health.tick()
@@ -73,6 +74,9 @@ class Worker:
             log.error("%s", error)
             code = 1
         finally:
+            # whatever ended the loop (SIGTERM, a fatal error), the worker is stopping: a writer waiting to retry a
+            # failing sink wakes and gets the grace period, not its whole backoff; the backlog poller ends
+            self.stop.set()
             self.writer.drain()
         if self.writer.failure is not None:
             code = 1
@@ -99,7 +103,7 @@ class Worker:
     def _step(self) -> None:
         now = time.monotonic()
         if now >= self._next_claim:
-            self._next_claim = now + max(1.0, self.settings.claim_min_idle_ms / 2000)
+            self._next_claim = now + max(CLAIM_EVERY_MIN_S, self.settings.claim_min_idle_ms / 2000)
             claimed = [e for e in self.consumer.claim_idle(self.settings.claim_min_idle_ms, self.settings.batch_size)
                        if not self.writer.in_flight(e[0])]
             if claimed:
@@ -140,13 +144,10 @@ class Worker:
         while not self.stop.wait(BACKLOG_POLL_S):
             try:
                 lag, pending, added = self.consumer.backlog()
-            except redis.RedisError:
-                continue  # the main loop reports and handles a lost connection
-            self.metrics.consumer_lag.set(lag)
-            self.metrics.consumer_pending.set(pending)
-            self.metrics.stream_entries_added.set(added)
-            if self.settings.stream_maxlen:
-                try:
+                self.metrics.consumer_lag.set(lag)
+                self.metrics.consumer_pending.set(pending)
+                self.metrics.stream_entries_added.set(added)
+                if self.settings.stream_maxlen:
                     self.consumer.trim_acknowledged(self.settings.stream_maxlen)
-                except redis.RedisError:
-                    continue
+            except redis.RedisError:
+                continue  # the main loop reports and handles a lost connection; polling goes on

@@ -104,9 +104,9 @@ class StreamConsumer:
         if not letters:
             return
         pipe = self.client.pipeline(transaction=True)
-        for letter in letters:
+        for letter in letters:  # trimmed approximately (redis-py's default): whole nodes, cheaply
             pipe.xadd(self.dead_letters, dead_letter_fields(letter, self.stream),  # type: ignore[arg-type]
-                      maxlen=self.dead_letter_maxlen, approximate=True)
+                      maxlen=self.dead_letter_maxlen)
         pipe.xack(self.stream, CONSUMER_GROUP, *(letter.entry_id for letter in letters))
         pipe.execute()
 
@@ -115,13 +115,13 @@ class StreamConsumer:
         added to the stream)."""
         info = self.client.xinfo_stream(self.stream)
         added = int(info["entries-added"])
-        for group in self.client.xinfo_groups(self.stream):
-            if group["name"] in (CONSUMER_GROUP, CONSUMER_GROUP.encode()):
-                lag = group.get("lag")
-                if lag is None:
-                    lag = self._count_lag(group["last-delivered-id"], info)
-                return int(lag), int(group["pending"]), added
-        return int(info["length"]), 0, added
+        group = self._group()
+        if group is None:
+            return int(info["length"]), 0, added
+        lag = group["lag"]
+        if lag is None:
+            lag = self._count_lag(group["last-delivered-id"], info)
+        return int(lag), int(group["pending"]), added
 
     def trim_acknowledged(self, maxlen: int) -> int:
         """Keep the stream near `maxlen` entries by trimming its oldest ones, but only those the group has
@@ -129,9 +129,8 @@ class StreamConsumer:
         however far behind the worker is. Returns how many entries Redis removed."""
         info = self.client.xinfo_stream(self.stream)
         length = int(info["length"])
-        group = next((g for g in self.client.xinfo_groups(self.stream)
-                      if g["name"] in (CONSUMER_GROUP, CONSUMER_GROUP.encode())), None)
-        if length <= maxlen or group is None or not info.get("first-entry"):
+        group = self._group()
+        if length <= maxlen or group is None:
             return 0
         safe = _id(group["last-delivered-id"])
         pending = self.client.xpending(self.stream, CONSUMER_GROUP)
@@ -141,32 +140,33 @@ class StreamConsumer:
         first_ms, last_ms = _id_ms(info["first-entry"][0]), _id_ms(info["last-generated-id"])
         cut = (first_ms + (last_ms - first_ms) * (length - maxlen) // length, 0)
         keep_from = min(safe, cut)
-        return int(self.client.xtrim(self.stream, minid=f"{keep_from[0]}-{keep_from[1]}", approximate=True))
+        # approximately (redis-py's default): whole nodes of entries, never one at or after keep_from
+        return int(self.client.xtrim(self.stream, minid=f"{keep_from[0]}-{keep_from[1]}"))
 
-    def _count_lag(self, last_delivered: bytes | str, info: dict) -> int:
+    def _group(self) -> dict | None:
+        """The worker's group as XINFO GROUPS describes it; None before a worker created it."""
+        return next((group for group in self.client.xinfo_groups(self.stream)
+                     if group["name"] == CONSUMER_GROUP.encode()), None)
+
+    def _count_lag(self, last_delivered: bytes, info: dict) -> int:
         """The lag when Redis cannot tell: after a restart from its append-only file the group's read counter is
         lost until the group reaches the stream's end. Up to LAG_PAGE undelivered entries are counted exactly;
         beyond, the lag is estimated from the entry ids' times (vehicles send at a steady rate)."""
-        after = self.client.xrange(self.stream, min=f"({_text(last_delivered)}", count=LAG_PAGE)
+        after = self.client.xrange(self.stream, min=f"({last_delivered.decode()}", count=LAG_PAGE)
         if len(after) < LAG_PAGE:
             return len(after)
         first_ms, last_ms = _id_ms(after[0][0]), _id_ms(info["last-generated-id"])
-        oldest_ms = _id_ms(info["first-entry"][0]) if info.get("first-entry") else first_ms
-        span_ms = max(1, last_ms - oldest_ms)
+        span_ms = max(1, last_ms - _id_ms(info["first-entry"][0]))
         return max(LAG_PAGE, round(int(info["length"]) * (last_ms - first_ms) / span_ms))
 
 
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
+def _id(entry_id: bytes) -> tuple[int, int]:
+    milliseconds, sequence = entry_id.decode().split("-")
+    return int(milliseconds), int(sequence)
 
 
-def _id(entry_id: bytes | str) -> tuple[int, int]:
-    milliseconds, _, sequence = _text(entry_id).partition("-")
-    return int(milliseconds), int(sequence or 0)
-
-
-def _id_ms(entry_id: bytes | str) -> int:
-    return int(_text(entry_id).split("-", 1)[0])
+def _id_ms(entry_id: bytes) -> int:
+    return _id(entry_id)[0]
 
 
 def _entries(reply: object) -> list[Entry]:

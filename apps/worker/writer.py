@@ -31,6 +31,7 @@ from apps.worker.stream import DeadLetter, StreamConsumer
 log = logging.getLogger("s6g.worker")
 REDIS_ERRORS = (redis.ConnectionError, redis.TimeoutError)
 RETRY_AFTER_MAX_S = 60.0  # a server's Retry-After is followed up to this long
+SLOT_WAIT_S = 1.0  # while every write slot is busy, the reader says it is alive this often
 
 
 class GiveUp(Exception):
@@ -64,11 +65,11 @@ class BatchWriter:
             return entry_id in self._in_flight
 
     def submit(self, batch: PredictedBatch, read_at: float, waiting: Callable[[], None]) -> None:
-        """Hand a batch to a writer thread; blocks while every slot is busy, calling waiting() each second
+        """Hand a batch to a writer thread; blocks while every slot is busy, calling waiting() every SLOT_WAIT_S
         (the worker is alive, just held back by a slow or failing sink)."""
         if not batch.lines:
             return
-        while not self._slots.acquire(timeout=1.0):
+        while not self._slots.acquire(timeout=SLOT_WAIT_S):
             waiting()
         with self._lock:
             self._in_flight.update(batch.entry_ids)
@@ -83,22 +84,21 @@ class BatchWriter:
             self.stop.set()
 
     def drain(self) -> None:
-        """Wait for every submitted batch (called once the reader stopped)."""
-        if self._stop_at is None:
-            self._stop_at = time.monotonic() + self.shutdown_grace_s
+        """Wait for every submitted batch (called once the reader stopped and `stop` is set: a failing write is
+        retried for the grace period, see _give_up)."""
         self._pool.shutdown(wait=True)
 
     def _give_up(self) -> bool:
-        if self._stop_at is None and self.stop.is_set():  # stopping while the reader still waits for a slot
+        if self._stop_at is None and self.stop.is_set():  # the grace period starts at the first try after the stop
             self._stop_at = time.monotonic() + self.shutdown_grace_s
         return self._stop_at is not None and time.monotonic() >= self._stop_at
 
     def _pause(self, backoff: Backoff, at_least_s: float = 0.0) -> None:
         delay = max(backoff.delay(), min(at_least_s, RETRY_AFTER_MAX_S))
-        if self._stop_at is None and not self.stop.is_set():
-            self.stop.wait(delay)
+        if self._stop_at is None:
+            self.stop.wait(delay)  # a stop ends the wait: the next try starts the grace period
         else:  # shutting down: keep trying until the grace period ends
-            time.sleep(max(0.0, min(delay, (self._stop_at or time.monotonic() + delay) - time.monotonic())))
+            time.sleep(max(0.0, min(delay, self._stop_at - time.monotonic())))
 
     def _write_and_ack(self, job: Submitted) -> None:
         batch = job.batch

@@ -28,6 +28,24 @@ def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
         yield server
 
 
+@pytest.fixture(scope="module")
+def module_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """One password-protected redis-server for a whole test module (starting one per test costs ~0.5 s, which
+    mutation testing pays for every mutant); take it through `empty_redis`, which empties it first."""
+    _need_redis()
+    with RedisServer(password=TEST_PASSWORD, folder=tmp_path_factory.mktemp("redis"), fsync="everysec") as server:
+        yield server
+
+
+@pytest.fixture
+def empty_redis(module_redis: RedisServer) -> RedisServer:
+    """The module's redis-server, emptied (FLUSHALL) for this test (started again if a test stopped it)."""
+    if module_redis.process is None:
+        module_redis.start()
+    module_redis.client().flushall()
+    return module_redis
+
+
 @pytest.fixture
 def drives() -> Path:
     """A folder of Idneo logs (one: the synthetic drive)."""

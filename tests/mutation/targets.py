@@ -23,8 +23,9 @@ TARGETS: dict[str, Target] = {
     "worker": Target(
         ("apps/worker/stream.py", "apps/worker/writer.py", "apps/worker/delivery.py", "apps/worker/runner.py",
          "apps/worker/influx.py"),
-        ("tests/integration/test_worker_recovery.py", "tests/integration/test_worker_influx_sink.py",
-         "tests/unit/test_worker_states.py", "tests/unit/test_worker_predict.py")),
+        ("tests/unit/test_worker_states.py", "tests/unit/test_worker_predict.py", "tests/unit/test_worker_delivery.py",
+         "tests/unit/test_worker_influx_answers.py", "tests/integration/test_worker_stream.py",
+         "tests/integration/test_worker_influx_sink.py", "tests/integration/test_worker_loop.py")),
     "secrets-check": Target(
         ("harness/checks/secrets.py",),
         ("tests/unit/test_secrets_check_behaviour.py",)),

@@ -29,7 +29,7 @@ def wait_for(check: Callable[[], bool], timeout_s: float, what: str) -> None:
     while not check():
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
-        time.sleep(0.05)
+        time.sleep(0.01)
 
 
 def inject(server: RedisServer, drives: Path, vehicles: int, seconds: int, prefix: str = "vehicle") -> int:

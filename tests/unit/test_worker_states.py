@@ -86,3 +86,25 @@ def test_a_refused_point_is_kept_with_its_entry() -> None:
                         "prediction,vehicle=car-1 anomaly_score=0.5 1")
     fields = dead_letter_fields(letter, "v2x:measurements:n")
     assert fields["point"] == "prediction,vehicle=car-1 anomaly_score=0.5 1" and fields["truncated"] == "no"
+
+
+def test_an_entry_of_exactly_the_bound_is_copied_whole() -> None:
+    fields = dead_letter_fields(DeadLetter(b"9-2", {b"a": b"x" * (MAX_ENTRY_BYTES - 1)}, "r"), "s")
+    assert fields[b"field:a"] == b"x" * (MAX_ENTRY_BYTES - 1)
+    assert (fields["entry_bytes"], fields["truncated"]) == (str(MAX_ENTRY_BYTES), "no")
+
+
+def test_the_field_that_crosses_the_bound_is_cut_where_the_bound_falls() -> None:
+    entry = {b"ab": b"x" * 4000, b"cd": b"y" * 200, b"ef": b"z"}
+    fields = dead_letter_fields(DeadLetter(b"9-3", entry, "r"), "s")
+    assert fields[b"field:ab"] == b"x" * 4000
+    assert fields[b"field:cd"] == b"y" * (MAX_ENTRY_BYTES - 4002 - 2)  # what is left after its name
+    assert b"field:ef" not in fields
+    assert (fields["entry_bytes"], fields["truncated"]) == ("4207", "yes")
+
+
+def test_a_field_whose_name_alone_fills_the_rest_is_left_out() -> None:
+    entry = {b"a": b"x" * (MAX_ENTRY_BYTES - 6), b"bbbbb": b"yy"}  # 5 bytes left: the name, no room for a value
+    fields = dead_letter_fields(DeadLetter(b"9-4", entry, "r"), "s")
+    assert [name for name in fields if isinstance(name, bytes)] == [b"field:a"]
+    assert fields["truncated"] == "yes"
