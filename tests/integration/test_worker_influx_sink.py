@@ -4,6 +4,7 @@ one request per batch, refused points found exactly, the rest written, each clas
 from __future__ import annotations
 
 import time
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 
@@ -12,6 +13,7 @@ from apps.testing.influx_recorder import InfluxRecorder
 from apps.testing.redis_server import free_port
 from apps.worker.delivery import deliver
 from apps.worker.influx import BatchTooLarge, InfluxSink, PointsRefused, SinkRefusesWorker, SinkUnavailable
+from harness.loopback import LoopbackServer
 
 pytestmark = pytest.mark.integration
 TOKEN = "test-token-not-a-secret"
@@ -159,3 +161,23 @@ def test_an_unknown_database_names_the_settings_and_no_server_is_unavailable() -
     # tried once (retrying is the writer's job), and said as it happened
     assert str(caught.value) == (f"InfluxDB unreachable: HTTPConnection(host='127.0.0.1', port={port}): Failed to "
                                  "establish a new connection: [Errno 111] Connection refused")
+
+
+class MultipleChoices(BaseHTTPRequestHandler):
+    """A proxy in front of InfluxDB answering 300: no write happened, whatever its body says."""
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        self.send_response(300)
+        self.send_header("Content-Type", "text/plain")
+        self.end_headers()
+        self.wfile.write(b"choose a backend")
+
+
+def test_an_answer_that_is_no_success_is_no_write_even_at_300() -> None:
+    with LoopbackServer(MultipleChoices) as proxy, pytest.raises(SinkUnavailable) as caught:
+        sink(proxy.url).write(LINES)
+    assert str(caught.value) == "InfluxDB refused the write: HTTP 300 Multiple Choices: choose a backend"
