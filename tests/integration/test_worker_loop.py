@@ -31,7 +31,7 @@ from apps.worker.runner import Worker
 from apps.worker.settings import load_settings
 from apps.worker.stream import DeadLetter, Entry, StreamConsumer
 from apps.worker.writer import BatchWriter
-from tests.support.worker_runs import wait_for
+from tests.support.worker_runs import add_entries, leave_pending, pending_by_consumer, wait_for
 
 pytestmark = pytest.mark.integration
 NODE = "edge-1"
@@ -189,25 +189,6 @@ def start(build: Callable[..., RunningWorker]) -> Callable[..., RunningWorker]:
         handle._thread.start()
         return handle
     return start_worker
-
-
-def add_entries(server: RedisServer, count: int, value: str | None = None) -> list[bytes]:
-    pipe = server.client().pipeline(transaction=False)
-    for i in range(count):
-        pipe.xadd(STREAM, {"vehicle": f"v{i}", "value": value or str(i)})
-    return pipe.execute()
-
-
-def leave_pending(server: RedisServer, consumer: str, count: int) -> None:
-    """A previous life of `consumer` read `count` entries and died before acknowledging them."""
-    client = server.client()
-    client.xgroup_create(STREAM, CONSUMER_GROUP, id="0", mkstream=True)
-    client.xreadgroup(CONSUMER_GROUP, consumer, {STREAM: ">"}, count=count)
-
-
-def pending_by_consumer(server: RedisServer) -> dict[str, int]:
-    summary = server.client().xpending(STREAM, CONSUMER_GROUP)
-    return {item["name"].decode(): int(item["pending"]) for item in summary["consumers"]}
 
 
 def decoded(ids: list[bytes]) -> list[str]:

@@ -1,11 +1,11 @@
-"""The worker's recovery and acknowledgement as an operator relies on them, in-process against a real redis-server
-and the loopback InfluxDB recorder (the process tests in test_worker_reliability.py cover the CLI end to end).
+"""The worker's recovery and acknowledgement through the real HTTP sink, in-process against a real redis-server
+and the loopback InfluxDB recorder (the loop's own cases with an in-process sink: test_worker_loop.py; the CLI
+end to end: test_worker_reliability.py).
 
-- A restarted worker (same consumer name) re-processes the entries its previous life left pending *at once*,
-  itself, long before XAUTOCLAIM could hand them to anyone (the claim idle time here is 10 minutes).
-- Another consumer's pending entries are not taken before the claim idle time.
+- Pending entries and new ones are all written once; a dead consumer's entries are claimed once idle long enough.
 - An entry is acknowledged only after InfluxDB accepted its point: while the sink fails nothing is acknowledged,
   and at the moment of every write the batch's entries are still pending.
+- A point InfluxDB refuses is dead-lettered with the point, the rest written; the backlog counts what is left.
 
 The predictor is a stand-in (one point per entry, keyed by the entry id): what is tested is the stream, the
 writer and the loop, not the model.
@@ -31,7 +31,7 @@ from apps.worker.runner import Worker
 from apps.worker.settings import load_settings
 from apps.worker.stream import DeadLetter, Entry, StreamConsumer
 from apps.worker.writer import BatchWriter
-from tests.support.worker_runs import TOKEN, wait_for
+from tests.support.worker_runs import TOKEN, add_entries, leave_pending, pending_by_consumer, wait_for
 
 pytestmark = pytest.mark.integration
 NODE = "edge-1"
@@ -121,37 +121,8 @@ def start(redis_server: RedisServer, recorder: InfluxRecorder) -> Iterator[Calla
             handle.stop()
 
 
-def add_entries(server: RedisServer, count: int, value: str | None = None) -> list[bytes]:
-    client = server.client()
-    return [client.xadd(STREAM, {"vehicle": f"v{i}", "value": value or str(i)}) for i in range(count)]
-
-
-def leave_pending(server: RedisServer, consumer: str, count: int) -> None:
-    """A previous life of `consumer` read `count` entries and died before acknowledging them."""
-    client = server.client()
-    client.xgroup_create(STREAM, CONSUMER_GROUP, id="0", mkstream=True)
-    client.xreadgroup(CONSUMER_GROUP, consumer, {STREAM: ">"}, count=count)
-
-
-def pending_by_consumer(server: RedisServer) -> dict[str, int]:
-    summary = server.client().xpending(STREAM, CONSUMER_GROUP)
-    return {item["name"].decode(): int(item["pending"]) for item in summary["consumers"]}
-
-
 def written_entries(recorder: InfluxRecorder) -> list[str]:
     return sorted(point.tags["entry"] for point in recorder.points)
-
-
-def test_a_restarted_worker_re_processes_its_own_pending_entries_at_once(
-        redis_server: RedisServer, recorder: InfluxRecorder, start: Callable[..., RunningWorker]) -> None:
-    ids = add_entries(redis_server, 20)
-    leave_pending(redis_server, "worker-a", 20)
-    assert pending_by_consumer(redis_server) == {"worker-a": 20}
-
-    start("worker-a")  # the same consumer name: its own pending list, no claim needed (idle time: 10 minutes)
-    wait_for(lambda: len(recorder.points) >= 20 and not pending_by_consumer(redis_server), 10,
-             "the restarted worker to write and acknowledge its own 20 pending entries")
-    assert written_entries(recorder) == sorted(i.decode() for i in ids)  # each once: none lost, none doubled
 
 
 def test_pending_entries_and_new_ones_are_all_written_once(
@@ -165,18 +136,6 @@ def test_pending_entries_and_new_ones_are_all_written_once(
              "35 entries written and acknowledged")
     worker.stop()
     assert written_entries(recorder) == sorted(i.decode() for i in ids)
-
-
-def test_another_consumers_pending_entries_wait_for_the_claim_idle_time(
-        redis_server: RedisServer, recorder: InfluxRecorder, start: Callable[..., RunningWorker]) -> None:
-    add_entries(redis_server, 10)
-    leave_pending(redis_server, "worker-a", 10)
-    worker = start("worker-b")  # a different consumer: worker-a may still be alive and writing them
-    fresh = add_entries(redis_server, 3)
-    wait_for(lambda: len(recorder.points) >= 3, 10, "worker-b to write the new entries")
-    worker.stop()
-    assert written_entries(recorder) == sorted(i.decode() for i in fresh)
-    assert pending_by_consumer(redis_server) == {"worker-a": 10}
 
 
 def test_a_dead_consumers_entries_are_claimed_once_idle_long_enough(
@@ -239,12 +198,6 @@ def one_entry_dead_lettered(server: RedisServer, recorder: InfluxRecorder, start
     return odd, letter
 
 
-def test_malformed_entries_are_dead_lettered_with_their_reason_and_acknowledged(
-        redis_server: RedisServer, recorder: InfluxRecorder, start: Callable[..., RunningWorker]) -> None:
-    _, letter = one_entry_dead_lettered(redis_server, recorder, start, 3, "bad")
-    assert letter[b"reason"] == b"value: not a number"
-
-
 def test_a_point_influxdb_refuses_is_dead_lettered_with_the_point_and_the_rest_written(
         redis_server: RedisServer, recorder: InfluxRecorder, start: Callable[..., RunningWorker]) -> None:
     recorder.validate = True
@@ -260,16 +213,3 @@ def test_the_backlog_counts_undelivered_pending_and_added_entries(redis_server: 
     [first, *_] = [entry_id for entry_id, _ in consumer.read_own_pending(10)]
     consumer.ack([first])
     assert consumer.backlog() == (6, 3, 10)  # 6 never delivered, 3 delivered but unacknowledged, 10 ever added
-
-
-def test_a_lost_consumer_group_is_created_again_and_reading_goes_on(
-        redis_server: RedisServer, recorder: InfluxRecorder, start: Callable[..., RunningWorker]) -> None:
-    first = add_entries(redis_server, 3)
-    worker = start("worker-a")
-    wait_for(lambda: len(recorder.points) >= 3, 10, "the first 3 entries written")
-    redis_server.client().xgroup_destroy(STREAM, CONSUMER_GROUP)  # as after Redis lost its data
-    later = add_entries(redis_server, 2)
-    wait_for(lambda: {i.decode() for i in later} <= set(written_entries(recorder)), 10,
-             "the entries added after the group was lost")
-    worker.stop()
-    assert set(written_entries(recorder)) == {i.decode() for i in first + later}

@@ -46,6 +46,25 @@ def inject(server: RedisServer, drives: Path, vehicles: int, seconds: int, prefi
     return int(out.getvalue().split()[1])
 
 
+def add_entries(server: RedisServer, count: int, value: str | None = None) -> list[bytes]:
+    pipe = server.client().pipeline(transaction=False)
+    for i in range(count):
+        pipe.xadd(STREAM, {"vehicle": f"v{i}", "value": value or str(i)})
+    return pipe.execute()
+
+
+def leave_pending(server: RedisServer, consumer: str, count: int) -> None:
+    """A previous life of `consumer` read `count` entries and died before acknowledging them."""
+    client = server.client()
+    client.xgroup_create(STREAM, CONSUMER_GROUP, id="0", mkstream=True)
+    client.xreadgroup(CONSUMER_GROUP, consumer, {STREAM: ">"}, count=count)
+
+
+def pending_by_consumer(server: RedisServer) -> dict[str, int]:
+    summary = server.client().xpending(STREAM, CONSUMER_GROUP)
+    return {item["name"].decode(): int(item["pending"]) for item in summary["consumers"]}
+
+
 def pending(server: RedisServer) -> int:
     return int(server.client().xpending(STREAM, CONSUMER_GROUP)["pending"])
 
