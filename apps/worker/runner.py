@@ -114,7 +114,7 @@ class Worker:
             self._process(entries, now)
 
     def _collect(self) -> list[Entry]:
-        """Up to BATCH_SIZE entries; returns early when BATCH_MAX_WAIT_MS passed since the first arrived."""
+        """Up to BATCH_SIZE entries; returns early once BATCH_MAX_WAIT_MS have passed since collecting began."""
         size = self.settings.batch_size
         entries, self._recovered = self._recovered[:size], self._recovered[size:]
         deadline = time.monotonic() + self.settings.batch_max_wait_ms / 1000
