@@ -26,12 +26,19 @@ from apps.worker import runner, writer
 from apps.worker.health import Health
 from apps.worker.influx import PointsRefused, SinkError, SinkRefusesWorker, SinkUnavailable
 from apps.worker.metrics import WorkerMetrics
-from apps.worker.predict import PredictedBatch
 from apps.worker.runner import Worker
 from apps.worker.settings import load_settings
-from apps.worker.stream import DeadLetter, Entry, StreamConsumer
+from apps.worker.stream import StreamConsumer
 from apps.worker.writer import BatchWriter
-from tests.support.worker_runs import add_entries, leave_pending, pending_by_consumer, wait_for
+from tests.support.worker_runs import (
+    EntryPoints,
+    add_entries,
+    entry_ns,
+    entry_of,
+    leave_pending,
+    pending_by_consumer,
+    wait_for,
+)
 
 pytestmark = pytest.mark.integration
 NODE = "edge-1"
@@ -40,31 +47,6 @@ TEN_MINUTES_MS = "600000"
 UNREACHABLE = SinkUnavailable("InfluxDB unreachable: [Errno 111] Connection refused")
 CREDENTIAL = SinkRefusesWorker("InfluxDB refused the write: HTTP 401 Unauthorized: unauthorized access; check "
                                "INFLUX_TOKEN")
-
-
-class EntryPoints:
-    """One point per entry, tagged with the entry id, at the entry's time. An entry whose value is `bad` is
-    dead-lettered as malformed."""
-
-    def predict(self, entries: list[Entry]) -> PredictedBatch:
-        batch = PredictedBatch()
-        for entry_id, fields in entries:
-            if fields.get(b"value") == b"bad":
-                batch.dead.append(DeadLetter(entry_id, fields, "value: not a number"))
-                continue
-            batch.lines.append(f"prediction,entry={entry_id.decode()} anomaly_score=0 {entry_ns(entry_id)}")
-            batch.entry_ids.append(entry_id)
-            batch.sample_times_ns.append(entry_ns(entry_id))
-        return batch
-
-
-def entry_ns(entry_id: bytes) -> int:
-    millis, seq = entry_id.decode().split("-")
-    return int(millis) * 1_000_000 + int(seq)
-
-
-def entry_of(line: str) -> str:
-    return line.split("entry=", 1)[1].split(" ", 1)[0]
 
 
 class Sink:

@@ -26,37 +26,16 @@ from apps.testing.redis_server import TEST_PASSWORD, RedisServer
 from apps.worker.health import Health
 from apps.worker.influx import InfluxSink
 from apps.worker.metrics import WorkerMetrics
-from apps.worker.predict import PredictedBatch
 from apps.worker.runner import Worker
 from apps.worker.settings import load_settings
-from apps.worker.stream import DeadLetter, Entry, StreamConsumer
+from apps.worker.stream import StreamConsumer
 from apps.worker.writer import BatchWriter
-from tests.support.worker_runs import TOKEN, add_entries, leave_pending, pending_by_consumer, wait_for
+from tests.support.worker_runs import TOKEN, EntryPoints, add_entries, leave_pending, pending_by_consumer, wait_for
 
 pytestmark = pytest.mark.integration
 NODE = "edge-1"
 STREAM = stream_key(NODE)
 TEN_MINUTES_MS = "600000"
-
-
-class EntryPoints:
-    """One point per entry, tagged with the entry id, timestamped with the entry's time (a replay overwrites).
-    An entry whose value is `bad` is dead-lettered as malformed; one whose value is `unparsable` gets a point
-    InfluxDB cannot parse."""
-
-    def predict(self, entries: list[Entry]) -> PredictedBatch:
-        batch = PredictedBatch()
-        for entry_id, fields in entries:
-            if fields.get(b"value") == b"bad":
-                batch.dead.append(DeadLetter(entry_id, fields, "value: not a number"))
-                continue
-            millis, seq = entry_id.decode().split("-")
-            time_ns = int(millis) * 1_000_000 + int(seq)
-            score = "=" if fields.get(b"value") == b"unparsable" else "=0"
-            batch.lines.append(f"prediction,entry={entry_id.decode()} anomaly_score{score} {time_ns}")
-            batch.entry_ids.append(entry_id)
-            batch.sample_times_ns.append(time_ns)
-        return batch
 
 
 class PendingAtWrite(InfluxSink):

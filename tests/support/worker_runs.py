@@ -18,6 +18,8 @@ from apps.contracts import CONSUMER_GROUP, stream_key
 from apps.testing.influx_recorder import InfluxRecorder
 from apps.testing.redis_server import TEST_PASSWORD, RedisServer
 from apps.testing.worker_process import WorkerProcess
+from apps.worker.predict import PredictedBatch
+from apps.worker.stream import DeadLetter, Entry
 from injector.cli import main as inject_main
 
 TOKEN = "test-token-not-a-secret"
@@ -44,6 +46,35 @@ def inject(server: RedisServer, drives: Path, vehicles: int, seconds: int, prefi
         del os.environ["REDIS_PASSWORD"]
     assert code == 0
     return int(out.getvalue().split()[1])
+
+
+class EntryPoints:
+    """The predictor stand-in of the in-process worker tests: one point per entry, tagged with the entry id, at
+    the entry's time (a replay overwrites). An entry whose value is `bad` is dead-lettered as malformed; one
+    whose value is `unparsable` gets a point InfluxDB cannot parse."""
+
+    def predict(self, entries: list[Entry]) -> PredictedBatch:
+        batch = PredictedBatch()
+        for entry_id, fields in entries:
+            if fields.get(b"value") == b"bad":
+                batch.dead.append(DeadLetter(entry_id, fields, "value: not a number"))
+                continue
+            score = "=" if fields.get(b"value") == b"unparsable" else "=0"
+            batch.lines.append(f"prediction,entry={entry_id.decode()} anomaly_score{score} {entry_ns(entry_id)}")
+            batch.entry_ids.append(entry_id)
+            batch.sample_times_ns.append(entry_ns(entry_id))
+        return batch
+
+
+def entry_ns(entry_id: bytes) -> int:
+    """A stream entry's time in ns (its id's milliseconds, plus its sequence number to keep points apart)."""
+    millis, seq = entry_id.decode().split("-")
+    return int(millis) * 1_000_000 + int(seq)
+
+
+def entry_of(line: str) -> str:
+    """The entry id a stand-in point is tagged with."""
+    return line.split("entry=", 1)[1].split(" ", 1)[0]
 
 
 def add_entries(server: RedisServer, count: int, value: str | None = None) -> list[bytes]:
